@@ -1,0 +1,63 @@
+"""Small helpers for the CLI: error printing, option parsing, progress bars."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ltv.errors import LTVError
+
+_err = Console(stderr=True)
+
+
+def fail_cleanly(command: Callable) -> Callable:
+    """Print an LTVError as a readable message and exit 2 instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LTVError as err:
+            _err.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """'customer=CustomerID,ts=InvoiceDate' -> {'customer': 'CustomerID', 'ts': 'InvoiceDate'}."""
+    if not text:
+        return None
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise LTVError(f"--map entry {part!r} is not of the form target=source",
+                           "write it like --map customer=CustomerID,ts=InvoiceDate,amount=Revenue")
+        target, source = (s.strip() for s in part.split("=", 1))
+        if not target or not source:
+            raise LTVError(f"--map entry {part!r} has an empty side",
+                           "write it like --map customer=CustomerID")
+        mapping[target] = source
+    return mapping
+
+
+def split_list(text: str | None) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else []
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield a `tick(done, total)` callback that drives a Rich progress bar."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as progress:
+        task = progress.add_task(description, total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield tick
