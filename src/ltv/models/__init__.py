@@ -1,0 +1,1 @@
+"""Model families: one subpackage or module per family, one shared protocol."""
