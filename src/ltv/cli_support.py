@@ -51,13 +51,17 @@ def split_list(text: str | None) -> list[str]:
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """Yield a `tick(done, total)` callback that drives a Rich progress bar."""
+def progress_bar(description: str) -> Iterator[Callable[..., None]]:
+    """Yield a `tick(done, total, label=None)` callback that drives a Rich progress bar.
+
+    `total` may be None when it is not known yet (a CSV being streamed, a query).
+    """
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), transient=False) as progress:
         task = progress.add_task(description, total=None)
 
-        def tick(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def tick(done: int, total: int | None, label: str | None = None) -> None:
+            progress.update(task, completed=done, total=total,
+                            description=f"{description} {label}" if label else description)
 
         yield tick
