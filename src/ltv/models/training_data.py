@@ -1,0 +1,86 @@
+"""Stacked out-of-time training windows before a cutoff.
+
+For a cutoff t and horizon H, window k has its origin at o_k = t - H - k * stride: features use
+ts < o_k and labels cover [o_k, o_k + H). Every label window ends at or before t, so nothing at
+or after the cutoff is ever seen, and a short history still yields several examples per
+customer (overlapping label windows when stride < H).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ltv.errors import LTVError
+from ltv.features.build import build_features
+from ltv.features.params import parse_cutoff
+from ltv.models.protocol import TrainingData
+
+OPTIONAL_PREFIXES = ("cat_share_", "ev_", "conv_", "n_categories")
+
+
+def window_origins(cutoff: pd.Timestamp, horizon_days: int, first_ts: pd.Timestamp, *,
+                   stride_days: int | None = None, max_windows: int = 4,
+                   min_history_days: int = 60) -> list[pd.Timestamp]:
+    """Origins o_0 > o_1 > ... of labeled windows, newest first, each with enough history."""
+    stride = pd.Timedelta(days=stride_days or horizon_days)
+    origin = cutoff - pd.Timedelta(days=horizon_days)
+    origins = []
+    while len(origins) < max_windows and origin - first_ts >= pd.Timedelta(days=min_history_days):
+        origins.append(origin)
+        origin = origin - stride
+    return origins
+
+
+def build_training_data(db: str | Path | duckdb.DuckDBPyConnection | None, cutoff,
+                        horizon_days: int, *, transactions: str | Path | None = None,
+                        stride_days: int | None = None, max_windows: int = 4,
+                        min_history_days: int = 60, **feature_options) -> TrainingData:
+    """Labeled windows before `cutoff` plus the unlabeled snapshot at `cutoff`."""
+    cutoff = pd.Timestamp(parse_cutoff(cutoff))
+    snapshot = _quiet_build(db, cutoff, transactions=transactions, **feature_options)
+    if snapshot.empty:
+        raise LTVError(f"no customer has a transaction before the cutoff {cutoff.date()}",
+                       "choose a later cutoff")
+    first_ts = pd.Timestamp(snapshot["first_purchase_ts"].min()) if "first_purchase_ts" in \
+        snapshot else cutoff - pd.Timedelta(days=snapshot["T"].max() + 1)
+    origins = window_origins(cutoff, horizon_days, first_ts, stride_days=stride_days,
+                             max_windows=max_windows, min_history_days=min_history_days)
+    if not origins:
+        raise LTVError(
+            f"the history before {cutoff.date()} is too short for one {horizon_days}-day "
+            f"training window with {min_history_days} days of features before it",
+            "choose a later cutoff, a shorter horizon, or a smaller min_history_days")
+    frames = [_quiet_build(db, o, horizon_days=horizon_days, labels=True,
+                           transactions=transactions, **feature_options) for o in origins]
+    windows = pd.concat([align_columns(f, snapshot) for f in frames], ignore_index=True)
+    return TrainingData(windows=windows, snapshot=snapshot, horizon_days=horizon_days,
+                        cutoff=cutoff)
+
+
+def align_columns(frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Give `frame` the reference's feature columns (plus its own labels).
+
+    The top categories and event types are chosen per cutoff, so an earlier window can lack a
+    share column the reference has: it is filled with 0 (no spend in that category). Core
+    columns never differ between cutoffs.
+    """
+    labels = [c for c in frame.columns if c.startswith("label_")]
+    out = frame.copy()
+    for col in reference.columns:
+        if col not in out.columns:
+            if not col.startswith(OPTIONAL_PREFIXES):
+                raise LTVError(f"feature column '{col}' is missing from a training window",
+                               "build all windows with the same feature options")
+            out[col] = 0.0
+    return out[list(reference.columns) + labels]
+
+
+def _quiet_build(db, cutoff, **kwargs) -> pd.DataFrame:
+    # Early windows legitimately have short histories; their warnings are noise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_features(db, cutoff, **kwargs)
