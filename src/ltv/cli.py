@@ -107,3 +107,74 @@ def demo(
 
 def main() -> None:  # pragma: no cover - entry point for `python -m ltv`
     sys.exit(app())
+
+
+@app.command()
+@fail_cleanly
+def train(
+    db: Path = typer.Option(..., help="Warehouse file (DuckDB)."),
+    cutoff: str = typer.Option(..., help="Train on rows with ts < cutoff (UTC)."),
+    horizon: int = typer.Option(90, help="Prediction horizon in days."),
+    models: str = typer.Option("auto", help="btyd, gbdt, deep, auto, or a comma list to blend."),
+    out: Path = typer.Option(..., help="Folder to write the fitted model to."),
+):
+    """Fit a model on stacked out-of-time windows before the cutoff and save it."""
+    from ltv.models.training_data import build_training_data
+    from ltv.models.selection import model_for
+
+    model = model_for(models)
+    with console.status("building training windows"):
+        data = build_training_data(db, cutoff, horizon, stride_days=max(horizon // 3, 7),
+                                   max_windows=8)
+    with console.status(f"fitting {model.name}"):
+        model.fit(data)
+        model.save(out)
+    console.print(f"[green]saved[/] {model.name} model to {out} "
+                  f"({len(data.windows):,} training rows from {data.windows['cutoff'].nunique()} windows)")
+
+
+@app.command()
+@fail_cleanly
+def predict(
+    model: Path = typer.Option(..., help="Model folder written by `ltv train`."),
+    db: Path = typer.Option(..., help="Warehouse file (DuckDB)."),
+    cutoff: Optional[str] = typer.Option(None, help="Features as of this time (default: end of data)."),
+    out: Path = typer.Option(..., help="Output .parquet or .csv."),
+):
+    """Score every customer with history before the cutoff."""
+    from ltv.evaluation.backtest import write_predictions
+    from ltv.features.build import build_features
+    from ltv.models.registry import load_model
+
+    fitted = load_model(model)
+    with console.status("building features"):
+        features = build_features(db, cutoff)
+    predictions = fitted.predict(features)
+    write_predictions(predictions, out)
+    console.print(f"[green]wrote[/] {len(predictions):,} predictions from {fitted.name} to {out}")
+
+
+@app.command()
+@fail_cleanly
+def backtest(
+    transactions: str = typer.Option(..., help="Transactions file (canonical columns or --format)."),
+    cutoff: str = typer.Option(..., help="Train on ts < cutoff; score [cutoff, cutoff + horizon)."),
+    horizon: int = typer.Option(90, help="Horizon in days."),
+    out: Path = typer.Option(..., help="Predictions file (.csv or .parquet)."),
+    report: Optional[Path] = typer.Option(None, help="HTML report (written when the file has data after the cutoff)."),
+    format: str = typer.Option("canonical", "--format", "-f", help="Input layout (see `ltv ingest`)."),
+    models: str = typer.Option("auto", help="Comma list of btyd, gbdt, deep, auto."),
+    slice_by: Optional[str] = typer.Option(None, help="Attribute column to slice metrics by, e.g. attr_country."),
+):
+    """One-shot out-of-time backtest: fit before the cutoff, predict, score, report."""
+    from ltv.evaluation.backtest import run_backtest
+    from ltv.cli_support import metrics_table
+
+    with console.status("backtesting"):
+        result = run_backtest(transactions, cutoff, horizon, out=out, report=report,
+                              format=format, models=models, slice_by=slice_by)
+    console.print(f"[green]wrote[/] {len(result.predictions):,} predictions to {out}")
+    if result.metrics:
+        console.print(metrics_table(result.metrics))
+    if result.report_path:
+        console.print(f"report: {result.report_path}")

@@ -65,3 +65,17 @@ def progress_bar(description: str) -> Iterator[Callable[..., None]]:
                             description=f"{description} {label}" if label else description)
 
         yield tick
+
+
+def metrics_table(results: dict[str, dict[str, float]]):
+    """A Rich table of the headline metrics, one row per model."""
+    from rich.table import Table
+
+    columns = ["gini", "spearman", "decile_mape", "top_decile_capture", "auc", "bias", "coverage"]
+    table = Table(title="out-of-time metrics")
+    table.add_column("model")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for model, values in results.items():
+        table.add_row(model, *(f"{values.get(c, float('nan')):.3f}" for c in columns))
+    return table

@@ -1,0 +1,98 @@
+"""One-shot out-of-time backtest: a transactions file in, predictions (and a report) out.
+
+`ltv backtest` is the interface independent checks use, so it stays stable:
+- it trains on rows with ts < cutoff only (stacked windows before the cutoff),
+- writes one prediction row per customer seen before the cutoff
+  (customer_id, model, ltv, ltv_lo, ltv_hi, p_active),
+- and, when the file holds data after the cutoff, scores the predictions against the actual
+  net spend in [cutoff, cutoff + horizon) and writes the report.
+
+The file is ingested into a scratch warehouse with exact duplicate rows kept (the protocol
+counts every line as it was recorded; guests still go to quarantine, as they have no customer).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ltv.evaluation import metrics
+from ltv.models.selection import model_for, parse_families
+
+@dataclass
+class BacktestResult:
+    predictions: pd.DataFrame
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> metrics
+    actual: pd.Series | None = None
+    report_path: Path | None = None
+    models: dict[str, object] = field(default_factory=dict)  # prediction name -> fitted model
+
+
+def run_backtest(transactions: str | Path, cutoff, horizon_days: int, *, out: str | Path,
+                 report: str | Path | None = None, format: str = "canonical",
+                 models: str = "auto", workdir: str | Path | None = None,
+                 slice_by: str | None = None) -> BacktestResult:
+    from ltv.features.build import build_features
+    from ltv.io.ingest import ingest
+    from ltv.models.training_data import build_training_data
+
+    families = parse_families(models)  # validated before any work starts
+    with tempfile.TemporaryDirectory(dir=workdir) as scratch:
+        db = Path(scratch) / "backtest.duckdb"
+        ingest(transactions, db=db, format=format, duplicates="keep")
+        data = build_training_data(db, cutoff, horizon_days, stride_days=max(horizon_days // 3, 7),
+                                   max_windows=8)
+        frames, fitted = [], {}
+        for family in families:
+            model = model_for(family).fit(data)
+            frames.append(model.predict(data.snapshot))
+            fitted[model.name] = model
+        predictions = pd.concat(frames, ignore_index=True)
+        write_predictions(predictions, out)
+        result = BacktestResult(predictions=predictions, models=fitted)
+        actual = _actual_if_observed(build_features, db, cutoff, horizon_days)
+        if actual is not None:
+            result.actual = actual
+            for name, group in predictions.groupby("model", sort=False):
+                y = actual.reindex(group["customer_id"]).to_numpy()
+                result.metrics[name] = metrics.evaluate(group.reset_index(drop=True), y)
+            if report is not None:
+                from ltv.evaluation.report import write_report
+
+                result.report_path = write_report(report, result, data=data,
+                                                  slice_by=slice_by)
+    return result
+
+
+def _actual_if_observed(build_features, db, cutoff, horizon_days) -> pd.Series | None:
+    """Actual net spend per customer over the horizon, or None if the file ends at the cutoff."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labeled = build_features(db, cutoff, horizon_days=horizon_days, labels=True,
+                                 top_k_categories=0, sequence_weeks=0)
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        after = con.execute("SELECT count(*) FROM transactions WHERE ts >= ?",
+                            [pd.Timestamp(labeled["cutoff"].iloc[0]).to_pydatetime()]).fetchone()[0]
+    finally:
+        con.close()
+    if not after:
+        return None
+    return labeled.set_index("customer_id")["label_spend"]
+
+
+def write_predictions(predictions: pd.DataFrame, out: str | Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if out.suffix == ".parquet":
+        predictions.to_parquet(tmp, index=False)
+    else:
+        predictions.to_csv(tmp, index=False)
+    tmp.replace(out)

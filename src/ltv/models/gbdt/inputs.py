@@ -1,0 +1,84 @@
+"""The GBDT design matrix: which feature columns go in, and how they become numbers.
+
+Learned at fit and stored with the model, so prediction builds exactly the same matrix:
+- numeric features (`columns.feature_columns(...).numeric`, booleans as 0/1), as float64;
+- categorical `attr_*` columns as integer codes over the levels seen at fit (sorted), which
+  LightGBM treats as categoricals. A level unseen at fit, or a missing value, becomes NaN
+  (LightGBM's "missing"), so a new acquisition channel at serving time cannot crash it;
+- optionally the calendar position of the feature cutoff (`calendar_day_of_year`). The
+  cutoff (a window's origin) is known when predicting, so this is point-in-time safe, and
+  across stacked windows it lets the trees learn a seasonal level (a window whose horizon
+  covers December spends more). A tree cannot extrapolate: a cutoff later in the year than
+  every training origin gets the level of the nearest one seen (usually the latest window).
+The weekly `seq_*` sequences are left out: their recent sums are already the `spend_7d` ...
+`spend_365d` window columns and trends, and a tree gains little from 52 raw weeks.
+
+Shapes: `matrix(frame)` is (rows of frame, len(feature_names)) float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ltv.models.columns import feature_columns
+
+CALENDAR_FEATURE = "calendar_day_of_year"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    numeric: list[str]
+    categories: dict[str, list[str]]  # attr_* column -> levels, in code order
+    calendar: bool
+
+    @classmethod
+    def learn(cls, frame: pd.DataFrame, calendar: bool) -> "InputSpec":
+        kinds = feature_columns(frame)
+        categories = {}
+        for col in kinds.categorical:
+            values = frame[col].dropna().astype(str).unique()
+            categories[col] = sorted(values.tolist())
+        return cls(numeric=list(kinds.numeric), categories=categories, calendar=calendar)
+
+    @property
+    def categorical(self) -> list[str]:
+        return list(self.categories)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.numeric + self.categorical + ([CALENDAR_FEATURE] if self.calendar else [])
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns `matrix` reads from the feature table."""
+        return self.numeric + self.categorical + (["cutoff"] if self.calendar else [])
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        parts = [frame[self.numeric].astype(float).to_numpy(dtype=float, na_value=np.nan)
+                 if self.numeric else np.empty((len(frame), 0))]
+        for col, levels in self.categories.items():
+            values = frame[col].astype(object).where(frame[col].notna(), None)
+            codes = pd.Categorical(values.map(lambda v: None if v is None else str(v)),
+                                   categories=levels).codes.astype(float)
+            codes[codes < 0] = np.nan
+            parts.append(codes[:, None])
+        if self.calendar:
+            day = pd.to_datetime(frame["cutoff"]).dt.dayofyear.to_numpy(dtype=float)
+            parts.append(day[:, None])
+        return np.hstack(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Lists of pairs, not dicts: the manifest is written with sorted keys, and the column
+        # order is the matrix's column order.
+        return {"numeric": self.numeric, "categories": [[c, v] for c, v in self.categories.items()],
+                "calendar": self.calendar}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "InputSpec":
+        return cls(numeric=list(data["numeric"]),
+                   categories={c: list(v) for c, v in data["categories"]},
+                   calendar=bool(data["calendar"]))

@@ -1,0 +1,255 @@
+"""`GBDTModel`: LightGBM on the point-in-time feature table, one row per customer and window.
+
+How it learns (details in the modules named):
+- inputs       numeric features, attr_* categoricals (unseen levels -> missing), the cutoff's
+               day of year (point-in-time safe seasonality); no raw sequences;
+- boosting     number of trees chosen by early stopping on the latest window, then a refit on
+               all windows with that number (one window: a customer-hash split);
+- objectives   "tweedie" (one regressor on spend clipped at 0) or "hurdle" (P(spend > 0) x
+               E[spend | spend > 0], gamma); p_active from a classifier on label_active;
+- intervals    split conformal on the validation window, or two quantile regressors.
+
+Money is in the currency of the transactions, over the training horizon (`horizon_days_`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ltv.errors import ConfigError, LTVError, SchemaError
+from ltv.models.gbdt import intervals as iv
+from ltv.models.gbdt.boosting import fit_component, validation_split
+from ltv.models.gbdt.inputs import InputSpec
+from ltv.models.gbdt.objectives import OBJECTIVES, combine, components
+from ltv.models.persistence import read_model_dir, write_model_dir
+from ltv.models.protocol import LTVModel, TrainingData
+from ltv.models.training_data import OPTIONAL_PREFIXES
+
+LABELS = ("label_spend", "label_active")
+
+
+class GBDTModel(LTVModel):
+    """Gradient-boosted trees (LightGBM) predicting net spend over the horizon.
+
+    Learned attributes: `boosters_` (name -> lightgbm.Booster, refit on all windows),
+    `feature_names_`, `categories_` (attr_* column -> levels seen at fit), `best_iteration_`
+    (name -> trees chosen on the validation rows), `conformal_q_` / `conformal_scale_` (None
+    with quantile intervals), `feature_importance_` (share of total gain, a Series summing to
+    1, over the boosters that make `ltv`), `validation_` (out-of-sample diagnostics of the
+    stage-1 models on the validation rows), `horizon_days_`, `inputs_` (the InputSpec).
+    """
+
+    family = "gbdt"
+
+    def __init__(self, objective: str = "tweedie", tweedie_variance_power: float = 1.5,
+                 n_estimators: int = 500, learning_rate: float = 0.03, num_leaves: int = 31,
+                 min_child_samples: int = 20, feature_fraction: float = 0.9,
+                 bagging_fraction: float = 0.8, bagging_freq: int = 1,
+                 early_stopping_rounds: int = 50, interval: str = "conformal",
+                 interval_level: float = 0.8, calendar_features: bool = True,
+                 alias: str | None = None, seed: int = 0, num_threads: int = 2):
+        self.objective = objective
+        self.tweedie_variance_power = tweedie_variance_power
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.bagging_freq = bagging_freq
+        self.early_stopping_rounds = early_stopping_rounds
+        self.interval = interval
+        self.interval_level = interval_level
+        self.calendar_features = calendar_features
+        self.alias = alias
+        self.seed = seed
+        self.num_threads = num_threads
+
+    # ---- fit ------------------------------------------------------------------------------
+    def fit(self, data: TrainingData) -> "GBDTModel":
+        self._check_params()
+        frame = _check_windows(data.windows)
+        inputs = InputSpec.learn(frame, self.calendar_features)
+        X = inputs.matrix(frame)
+        split = validation_split(frame)
+        base = self._lgb_params()
+        fitted = {}
+        for comp in components(self.objective, tweedie_variance_power=self.tweedie_variance_power,
+                               interval=self.interval, interval_level=self.interval_level):
+            fitted[comp.name] = fit_component(
+                comp, X, frame, split, base_params=base, feature_names=inputs.feature_names,
+                categorical=inputs.categorical, n_estimators=self.n_estimators,
+                early_stopping_rounds=self.early_stopping_rounds)
+
+        valid_ltv, _ = combine(self.objective, {k: f.valid_pred for k, f in fitted.items()})
+        y_valid = frame.loc[split.valid, "label_spend"].to_numpy(dtype=float)
+        self.conformal_q_ = self.conformal_scale_ = None
+        if self.interval == "conformal":
+            self.conformal_scale_ = iv.conformal_scale(valid_ltv)
+            self.conformal_q_ = iv.conformal_quantile(
+                iv.conformal_scores(y_valid, valid_ltv, self.conformal_scale_),
+                self.interval_level)
+        lo, hi = self._bounds(valid_ltv, {k: f.valid_pred for k, f in fitted.items()})
+        lo, hi = np.minimum(lo, valid_ltv), np.maximum(hi, valid_ltv)
+
+        self.inputs_ = inputs
+        self.feature_names_ = inputs.feature_names
+        self.categories_ = dict(inputs.categories)
+        self.boosters_ = {k: f.booster for k, f in fitted.items()}
+        self.best_iteration_ = {k: f.best_iteration for k, f in fitted.items()}
+        self.horizon_days_ = int(data.horizon_days)
+        self.validation_ = {
+            "split": split.how, "rows": int(split.valid.sum()),
+            "train_rows": int(split.train.sum()),
+            "out_of_sample": all(f.out_of_sample for f in fitted.values()),
+            "mean_pred": float(valid_ltv.mean()), "mean_label": float(y_valid.mean()),
+            "coverage": float(np.mean((y_valid >= lo) & (y_valid <= hi))),
+        }
+        self.feature_importance_ = self._importance()
+        return self
+
+    def _lgb_params(self) -> dict[str, Any]:
+        return {"learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_data_in_leaf": self.min_child_samples,
+                "feature_fraction": self.feature_fraction,
+                "bagging_fraction": self.bagging_fraction, "bagging_freq": self.bagging_freq,
+                "seed": self.seed, "num_threads": self.num_threads, "deterministic": True,
+                "force_col_wise": True, "verbosity": -1}
+
+    def _importance(self) -> pd.Series:
+        names = ["value"] if self.objective == "tweedie" else ["positive", "amount"]
+        total = pd.Series(0.0, index=self.feature_names_)
+        for name in names:
+            gain = self.boosters_[name].feature_importance(importance_type="gain")
+            if gain.sum() > 0:
+                total += pd.Series(gain / gain.sum(), index=self.feature_names_)
+        total = total / max(total.sum(), 1e-300)
+        return total.sort_values(ascending=False, kind="stable").rename("gain_share")
+
+    # ---- predict --------------------------------------------------------------------------
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        self._check_fitted()
+        features = self._fill_optional(features)
+        self._check_features(features, self.inputs_.required_columns)
+        if len(features) == 0:
+            empty = np.empty(0)
+            return self._frame(features, empty, empty, empty, empty)
+        X = self.inputs_.matrix(features)
+        preds = {name: b.predict(X, num_threads=self.num_threads)
+                 for name, b in self.boosters_.items()}
+        ltv, p_active = combine(self.objective, preds)
+        lo, hi = self._bounds(ltv, preds)
+        return self._frame(features, ltv, lo, hi, p_active)
+
+    def _bounds(self, ltv: np.ndarray, preds: dict[str, np.ndarray]):
+        if self.interval == "quantile":
+            return iv.quantile_bounds(preds["q_lo"], preds["q_hi"])
+        return iv.conformal_bounds(ltv, self.conformal_q_, self.conformal_scale_)
+
+    def _fill_optional(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Category-share and event columns the model knows but `features` lacks become 0.
+
+        Which top categories / event types get a column is decided per cutoff, so features
+        built at a later cutoff can lack one seen at training: as in
+        `training_data.align_columns`, a missing share means no spend in that category.
+        """
+        if "customer_id" not in features.columns:
+            return features  # _check_features names the problem
+        missing = [c for c in self.inputs_.numeric
+                   if c not in features.columns and c.startswith(OPTIONAL_PREFIXES)]
+        return features.assign(**dict.fromkeys(missing, 0.0)) if missing else features
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        self._check_fitted()
+        learned = {
+            "inputs": self.inputs_.to_dict(), "boosters": list(self.boosters_),
+            "best_iteration": self.best_iteration_, "conformal_q": self.conformal_q_,
+            "conformal_scale": self.conformal_scale_, "horizon_days": self.horizon_days_,
+            "validation": self.validation_,
+            "feature_importance": [[k, float(v)] for k, v in self.feature_importance_.items()],
+        }
+        meta = {"family": self.family, "class": type(self).__name__,
+                "params": self.get_params(), "learned": learned}
+
+        def write(folder: Path) -> None:
+            for name, booster in self.boosters_.items():
+                booster.save_model(str(folder / f"{name}.txt"))
+
+        write_model_dir(path, meta, write)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GBDTModel":
+        manifest = read_model_dir(path, family=cls.family)
+        learned = manifest["learned"]
+        model = cls(**manifest["params"])
+        model.inputs_ = InputSpec.from_dict(learned["inputs"])
+        model.feature_names_ = model.inputs_.feature_names
+        model.categories_ = dict(model.inputs_.categories)
+        model.boosters_ = {name: lgb.Booster(model_file=str(Path(path) / f"{name}.txt"))
+                           for name in learned["boosters"]}
+        model.best_iteration_ = {k: int(v) for k, v in learned["best_iteration"].items()}
+        model.conformal_q_ = learned["conformal_q"]
+        model.conformal_scale_ = learned["conformal_scale"]
+        model.horizon_days_ = learned["horizon_days"]
+        model.validation_ = learned["validation"]
+        pairs = learned["feature_importance"]
+        model.feature_importance_ = pd.Series([v for _, v in pairs], index=[k for k, _ in pairs],
+                                              name="gain_share", dtype=float)
+        return model
+
+    # ---- checks ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        _one_of("objective", self.objective, OBJECTIVES)
+        _one_of("interval", self.interval, iv.INTERVALS)
+        if not 1.0 < self.tweedie_variance_power < 2.0:
+            raise ConfigError(f"tweedie_variance_power={self.tweedie_variance_power!r} is not "
+                              "in (1, 2)", "use e.g. 1.5 (1: Poisson-like, 2: gamma-like)")
+        if not 0.0 < self.interval_level < 1.0:
+            raise ConfigError(f"interval_level={self.interval_level!r} is not in (0, 1)",
+                              "use e.g. 0.8 for an 80% interval")
+        for name in ("n_estimators", "num_leaves", "min_child_samples",
+                     "early_stopping_rounds", "num_threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}={value!r} is not a positive integer",
+                                  f"pass e.g. {name}={self._default(name)}")
+        for name in ("learning_rate", "feature_fraction", "bagging_fraction"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 < value <= 1.0):
+                raise ConfigError(f"{name}={value!r} is not in (0, 1]",
+                                  f"pass e.g. {name}={self._default(name)}")
+
+    @classmethod
+    def _default(cls, name: str):
+        import inspect
+        return inspect.signature(cls.__init__).parameters[name].default
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is unknown",
+                          f"use one of: {', '.join(repr(a) for a in allowed)}")
+
+
+def _check_windows(frame: pd.DataFrame) -> pd.DataFrame:
+    needed = ["customer_id", "cutoff", *LABELS]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise SchemaError("column missing from the training windows",
+                          "build them with ltv.models.training_data.build_training_data "
+                          "(labels=True windows)", table="windows", column=missing[0])
+    if frame.empty:
+        raise LTVError("the training windows have no row",
+                       "choose a later cutoff or a smaller min_history_days")
+    labels = frame["label_spend"].to_numpy(dtype=float)
+    if not np.isfinite(labels).all():
+        row = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise SchemaError(f"label is {labels[row]}", "labels are 0 for no spend, never NaN",
+                          table="windows", column="label_spend", row=row)
+    return frame.reset_index(drop=True)

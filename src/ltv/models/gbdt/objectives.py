@@ -1,0 +1,67 @@
+"""The two ways the GBDT predicts value, and the boosters each needs.
+
+Both estimate E[max(net spend, 0)] over the horizon, in currency units:
+
+- "tweedie": one LightGBM regressor with the Tweedie objective (log link) on the label
+  clipped at 0. Tweedie (1 < power < 2) is a compound Poisson-gamma: it has a point mass at
+  zero and a long right tail, the shape of spend over a horizon. Its labels must be >= 0, so
+  net-negative customers (returns outweighing purchases) count as 0: the model predicts
+  gross-of-net-returns value and slightly over-predicts net spend (by about the expected
+  net-negative amount, a few percent of value on retail data).
+- "hurdle": P(net spend > 0) from a binary classifier times E[spend | spend > 0] from a
+  LightGBM regressor with the gamma objective (log link), trained only on the rows with
+  positive spend. Gamma rather than log1p + smearing: gamma's log link estimates the mean
+  directly, where a regression on log spend estimates a geometric mean and needs a
+  smearing factor that assumes the same residual spread for every customer. The product
+  is again E[max(spend, 0)].
+
+Both report `p_active` from a separate classifier on `label_active` (any purchase in the
+horizon, which differs from "net spend > 0" for customers who buy and return).
+
+The "quantile" intervals add two LightGBM quantile regressors on the raw (net) label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ltv.models.gbdt.boosting import Component
+
+OBJECTIVES = ("tweedie", "hurdle")
+
+
+def _spend(frame: pd.DataFrame) -> np.ndarray:
+    return frame["label_spend"].to_numpy(dtype=float)
+
+
+def _positive(frame: pd.DataFrame) -> np.ndarray:
+    return _spend(frame) > 0
+
+
+def components(objective: str, *, tweedie_variance_power: float, interval: str,
+               interval_level: float) -> list[Component]:
+    """The boosters to train, in a fixed order (their names are the saved file names)."""
+    out = [Component("active", {"objective": "binary", "metric": "binary_logloss"},
+                     lambda f: f["label_active"].to_numpy(dtype=float) > 0)]
+    if objective == "tweedie":
+        out.append(Component("value", {"objective": "tweedie", "metric": "tweedie",
+                                       "tweedie_variance_power": tweedie_variance_power},
+                             lambda f: np.clip(_spend(f), 0.0, None)))
+    else:
+        out.append(Component("positive", {"objective": "binary", "metric": "binary_logloss"},
+                             _positive))
+        out.append(Component("amount", {"objective": "gamma", "metric": "gamma"}, _spend,
+                             rows=_positive))
+    if interval == "quantile":
+        tail = (1.0 - interval_level) / 2
+        for name, alpha in (("q_lo", tail), ("q_hi", 1.0 - tail)):
+            out.append(Component(name, {"objective": "quantile", "metric": "quantile",
+                                        "alpha": alpha}, _spend))
+    return out
+
+
+def combine(objective: str, preds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(ltv, p_active) from each booster's predictions (on the response scale)."""
+    ltv = preds["value"] if objective == "tweedie" else preds["positive"] * preds["amount"]
+    return np.asarray(ltv, dtype=float), np.asarray(preds["active"], dtype=float)
