@@ -129,7 +129,8 @@ def test_fits_on_the_latest_window_without_a_snapshot(shop):
     assert np.isfinite(model.predict(data.snapshot)["ltv"]).all()
 
 
-@pytest.mark.parametrize("name, value", [("transaction_model", "mbgnbd"), ("penalizer", -1.0), ("penalizer", "0.1"),
+@pytest.mark.parametrize("name, value", [("transaction_model", "mbgnbd"), ("penalizer", -1.0),
+                                         ("penalizer", "0.1"),
                                          ("interval_level", 1.0), ("interval_draws", 0),
                                          ("discount_rate_annual", -2.0), ("seed", -1)])
 def test_invalid_hyperparameters_are_named_at_fit(shop, name, value):

@@ -17,9 +17,10 @@ Predictions over the next `horizon_days_` days (the training horizon):
 The spend model falls back from Gamma-Gamma when its fit is degenerate (q <= 1: infinite mean
 spend), with a RuntimeWarning; see `btyd_spend`.
 
-Speed (2 busy cores): 100k customers predict in ~1.3-1.5 s (BG/NBD or Pareto/NBD, 200 interval
-draws; most of it the interval simulation, whose cost grows with the unique (frequency, T)
-pairs, not with the customers); one customer takes ~6-15 ms (fixed costs of the math layer).
+Speed (2 shared cores): 100k customers predict in ~0.6 s idle, ~1.4 s busy (either model,
+200 interval draws; mostly the interval simulation, whose cost grows with the unique
+(frequency, T) pairs, not with the customers); one customer takes ~3-15 ms (fixed costs of
+the math layer).
 
 Inputs are sanitized rather than rejected where the meaning is unambiguous: negative values
 are clipped to 0, frequency is rounded, recency is clipped to [0, T] and set to 0 when

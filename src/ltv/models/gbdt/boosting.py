@@ -70,14 +70,20 @@ class Component:
 class Fitted:
     booster: lgb.Booster  # refit on all rows
     best_iteration: int  # trees chosen on the validation rows
-    valid_pred: np.ndarray  # stage-1 predictions on every validation row
-    out_of_sample: bool = True  # False: nothing to hold out, valid_pred is in-sample
+    stage1_pred: np.ndarray  # stage-1 predictions on every row (out of sample on `valid`)
+    refit_pred: np.ndarray  # the refit booster's predictions on every row (in sample)
+    out_of_sample: bool = True  # False: nothing to hold out, stage1_pred is the refit's
 
 
 def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, split: Split, *,
                   base_params: dict[str, Any], feature_names: list[str],
                   categorical: list[str], n_estimators: int,
                   early_stopping_rounds: int) -> Fitted:
+    """Stage 1 (earlier rows, early stopping on the validation rows), then the refit.
+
+    Predictions are returned for every row of X (not only the component's rows): combining
+    components needs each one's prediction for every customer.
+    """
     y = np.asarray(component.target(frame), dtype=float)
     rows = np.ones(len(frame), bool) if component.rows is None else \
         np.asarray(component.rows(frame), bool)
@@ -93,7 +99,7 @@ def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, spli
                            categorical_feature=categorical, reference=reference,
                            params={"verbosity": -1}, free_raw_data=True)
 
-    best = n_estimators
+    best, stage1_pred = n_estimators, None
     if train.any() and valid.any():
         train_set = dataset(train)
         stage1 = lgb.train(params, train_set, num_boost_round=n_estimators,
@@ -102,12 +108,11 @@ def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, spli
                                                          first_metric_only=True,
                                                          verbose=False)])
         best = max(1, int(stage1.best_iteration or n_estimators))
-        valid_pred = stage1.predict(X[split.valid], num_iteration=best)
-    else:
-        valid_pred = None
+        stage1_pred = stage1.predict(X, num_iteration=best)
     booster = lgb.train(params, dataset(rows), num_boost_round=best)
-    if valid_pred is None:
+    refit_pred = booster.predict(X)
+    if stage1_pred is None:
         # No row of this component on one side of the split (e.g. no spender in the
         # validation window): all trees are kept and the in-sample fit stands in.
-        return Fitted(booster, best, booster.predict(X[split.valid]), out_of_sample=False)
-    return Fitted(booster, best, np.asarray(valid_pred, dtype=float))
+        return Fitted(booster, best, refit_pred, refit_pred, out_of_sample=False)
+    return Fitted(booster, best, np.asarray(stage1_pred, float), refit_pred)

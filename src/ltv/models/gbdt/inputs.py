@@ -61,13 +61,12 @@ class InputSpec:
         parts = [frame[self.numeric].astype(float).to_numpy(dtype=float, na_value=np.nan)
                  if self.numeric else np.empty((len(frame), 0))]
         for col, levels in self.categories.items():
-            values = frame[col].astype(object).where(frame[col].notna(), None)
-            codes = pd.Categorical(values.map(lambda v: None if v is None else str(v)),
-                                   categories=levels).codes.astype(float)
-            codes[codes < 0] = np.nan
+            values = frame[col].astype("string")  # missing stays <NA>, never the level "None"
+            codes = pd.Index(levels, dtype="string").get_indexer(values).astype(float)
+            codes[codes < 0] = np.nan  # unseen at fit, or missing
             parts.append(codes[:, None])
         if self.calendar:
-            day = pd.to_datetime(frame["cutoff"]).dt.dayofyear.to_numpy(dtype=float)
+            day = pd.to_datetime(frame["cutoff"]).dt.day_of_year.to_numpy(dtype=float)
             parts.append(day[:, None])
         return np.hstack(parts)
 

@@ -25,7 +25,8 @@ from ltv.errors import ConfigError, LTVError, SchemaError
 from ltv.models.gbdt import intervals as iv
 from ltv.models.gbdt.boosting import fit_component, validation_split
 from ltv.models.gbdt.inputs import InputSpec
-from ltv.models.gbdt.objectives import OBJECTIVES, combine, components
+from ltv.models.gbdt.objectives import (OBJECTIVES, balance_factor, clipped_spend, combine,
+                                        components)
 from ltv.models.persistence import read_model_dir, write_model_dir
 from ltv.models.protocol import LTVModel, TrainingData
 from ltv.models.training_data import OPTIONAL_PREFIXES
@@ -39,9 +40,10 @@ class GBDTModel(LTVModel):
     Learned attributes: `boosters_` (name -> lightgbm.Booster, refit on all windows),
     `feature_names_`, `categories_` (attr_* column -> levels seen at fit), `best_iteration_`
     (name -> trees chosen on the validation rows), `conformal_q_` / `conformal_scale_` (None
-    with quantile intervals), `feature_importance_` (share of total gain, a Series summing to
-    1, over the boosters that make `ltv`), `validation_` (out-of-sample diagnostics of the
-    stage-1 models on the validation rows), `horizon_days_`, `inputs_` (the InputSpec).
+    with quantile intervals), `balance_factor_` (see `objectives`), `feature_importance_`
+    (share of total gain, a Series summing to 1, over the boosters that make `ltv`),
+    `validation_` (out-of-sample diagnostics of the stage-1 models on the validation rows),
+    `horizon_days_`, `inputs_` (the InputSpec).
     """
 
     family = "gbdt"
@@ -86,7 +88,13 @@ class GBDTModel(LTVModel):
                 categorical=inputs.categorical, n_estimators=self.n_estimators,
                 early_stopping_rounds=self.early_stopping_rounds)
 
-        valid_ltv, _ = combine(self.objective, {k: f.valid_pred for k, f in fitted.items()})
+        stage1, _ = combine(self.objective, {k: f.stage1_pred for k, f in fitted.items()})
+        refit, _ = combine(self.objective, {k: f.refit_pred for k, f in fitted.items()})
+        target = clipped_spend(frame)
+        self.balance_factor_ = balance_factor(target, refit)
+        valid_ltv = stage1[split.valid] * balance_factor(target[split.train],
+                                                         stage1[split.train])
+        valid_preds = {k: f.stage1_pred[split.valid] for k, f in fitted.items()}
         y_valid = frame.loc[split.valid, "label_spend"].to_numpy(dtype=float)
         self.conformal_q_ = self.conformal_scale_ = None
         if self.interval == "conformal":
@@ -94,7 +102,7 @@ class GBDTModel(LTVModel):
             self.conformal_q_ = iv.conformal_quantile(
                 iv.conformal_scores(y_valid, valid_ltv, self.conformal_scale_),
                 self.interval_level)
-        lo, hi = self._bounds(valid_ltv, {k: f.valid_pred for k, f in fitted.items()})
+        lo, hi = self._bounds(valid_ltv, valid_preds)
         lo, hi = np.minimum(lo, valid_ltv), np.maximum(hi, valid_ltv)
 
         self.inputs_ = inputs
@@ -143,6 +151,7 @@ class GBDTModel(LTVModel):
         preds = {name: b.predict(X, num_threads=self.num_threads)
                  for name, b in self.boosters_.items()}
         ltv, p_active = combine(self.objective, preds)
+        ltv = ltv * self.balance_factor_
         lo, hi = self._bounds(ltv, preds)
         return self._frame(features, ltv, lo, hi, p_active)
 
@@ -170,7 +179,8 @@ class GBDTModel(LTVModel):
         learned = {
             "inputs": self.inputs_.to_dict(), "boosters": list(self.boosters_),
             "best_iteration": self.best_iteration_, "conformal_q": self.conformal_q_,
-            "conformal_scale": self.conformal_scale_, "horizon_days": self.horizon_days_,
+            "conformal_scale": self.conformal_scale_, "balance_factor": self.balance_factor_,
+            "horizon_days": self.horizon_days_,
             "validation": self.validation_,
             "feature_importance": [[k, float(v)] for k, v in self.feature_importance_.items()],
         }
@@ -196,6 +206,7 @@ class GBDTModel(LTVModel):
         model.best_iteration_ = {k: int(v) for k, v in learned["best_iteration"].items()}
         model.conformal_q_ = learned["conformal_q"]
         model.conformal_scale_ = learned["conformal_scale"]
+        model.balance_factor_ = learned["balance_factor"]
         model.horizon_days_ = learned["horizon_days"]
         model.validation_ = learned["validation"]
         pairs = learned["feature_importance"]

@@ -15,6 +15,15 @@ Both estimate E[max(net spend, 0)] over the horizon, in currency units:
   smearing factor that assumes the same residual spread for every customer. The product
   is again E[max(spend, 0)].
 
+The balance correction. Neither log-link fit keeps the total: Tweedie's score equation
+weights each residual by mu^(1 - power) and gamma's by 1 / mu, so low-value customers count
+more than high-value ones and, with the few trees early stopping allows, the sum of the
+predictions falls short of the sum of the labels (by 15-20% on simulated data). The final
+`ltv` is therefore multiplied by one factor, `balance_factor_` = sum(max(label, 0)) /
+sum(prediction) over the training rows, which restores the "balance property" of a canonical
+GLM (Wuthrich 2020) without changing any ranking. The stage-1 models used for the conformal
+scores get their own factor from their own training rows.
+
 Both report `p_active` from a separate classifier on `label_active` (any purchase in the
 horizon, which differs from "net spend > 0" for customers who buy and return).
 
@@ -29,6 +38,10 @@ import pandas as pd
 from ltv.models.gbdt.boosting import Component
 
 OBJECTIVES = ("tweedie", "hurdle")
+
+
+def clipped_spend(frame: pd.DataFrame) -> np.ndarray:
+    return np.clip(_spend(frame), 0.0, None)
 
 
 def _spend(frame: pd.DataFrame) -> np.ndarray:
@@ -47,7 +60,7 @@ def components(objective: str, *, tweedie_variance_power: float, interval: str,
     if objective == "tweedie":
         out.append(Component("value", {"objective": "tweedie", "metric": "tweedie",
                                        "tweedie_variance_power": tweedie_variance_power},
-                             lambda f: np.clip(_spend(f), 0.0, None)))
+                             clipped_spend))
     else:
         out.append(Component("positive", {"objective": "binary", "metric": "binary_logloss"},
                              _positive))
@@ -61,7 +74,13 @@ def components(objective: str, *, tweedie_variance_power: float, interval: str,
     return out
 
 
+def balance_factor(target: np.ndarray, pred: np.ndarray) -> float:
+    """sum(target) / sum(pred): the one factor that makes the predictions' total right."""
+    total_pred, total = float(np.sum(pred)), float(np.sum(target))
+    return total / total_pred if total_pred > 0 and total > 0 else 1.0
+
+
 def combine(objective: str, preds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(ltv, p_active) from each booster's predictions (on the response scale)."""
+    """(ltv before the balance factor, p_active) from each booster's predictions."""
     ltv = preds["value"] if objective == "tweedie" else preds["positive"] * preds["amount"]
     return np.asarray(ltv, dtype=float), np.asarray(preds["active"], dtype=float)
