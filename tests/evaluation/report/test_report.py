@@ -360,3 +360,22 @@ def test_returns_path_and_creates_parents(tmp_path):
     out = write_report(str(tmp_path / "a" / "b" / "r.html"), result)
     assert isinstance(out, Path) and out.exists()
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_default_slice_skips_an_attribute_nobody_has():
+    result, data = synthetic(n=600)
+    data.snapshot.insert(1, "attr_channel", None)  # e.g. a source without a channel field
+    text = render_report(result, data=data)
+    assert "by <b>attr_country</b>" in text
+
+
+def test_pooled_row_is_never_flagged():
+    countries = [f"K{i:02d}" for i in range(24)]
+    result, data = synthetic(countries=countries)
+    shown = {k.split("=", 1)[1] for k in Page(render_report(result, data=data)).rows}
+    pooled = data.snapshot["attr_country"].map(lambda c: c not in shown)
+    ids = set(data.snapshot.loc[pooled, "customer_id"])
+    result.predictions.loc[result.predictions["customer_id"].isin(ids), "ltv"] += 2000.0
+    page = Page(render_report(result, data=data))
+    pooled = page.rows["data-group=other (10 groups)"]
+    assert float(pooled[8][0]) > 2 and pooled[-1][0] == ""

@@ -31,10 +31,12 @@ nav.toc a { color: var(--muted); margin-right: 14px; text-decoration: none; whit
 nav.toc a:hover { text-decoration: underline; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr));
          gap: 10px; margin: 14px 0; }
-.fact { background: var(--soft); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+.fact { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
+        padding: 10px 12px; }
 .fact .label { display: block; color: var(--muted); font-size: 12px; text-transform: uppercase;
                letter-spacing: .04em; }
 .fact .value { display: block; font-size: 18px; font-weight: 600; overflow-wrap: anywhere; }
+.fact .detail { display: block; font-size: 12.5px; color: var(--muted); white-space: nowrap; }
 .howto { background: var(--soft); border-left: 4px solid #0072B2; padding: 10px 16px;
          border-radius: 0 8px 8px 0; margin: 14px 0; }
 .howto ul { margin: 6px 0; padding-left: 20px; }
@@ -45,7 +47,7 @@ th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: ri
          white-space: nowrap; }
 th { background: var(--soft); font-weight: 600; vertical-align: bottom; white-space: normal; }
 table.metrics th { max-width: 7.5em; }
-table.metrics td.name { white-space: normal; min-width: 8em; max-width: 16em; }
+table.metrics td.name { white-space: normal; min-width: 10em; max-width: 16em; }
 td .sub { display: block; font-size: 12px; color: var(--muted); font-weight: 400; }
 th[title] { cursor: help; text-decoration: underline dotted var(--muted); }
 td.name, th.name { text-align: left; }
@@ -105,7 +107,8 @@ def table(head: list[tuple[str, str]], rows: list[str], classes: str = "") -> st
 
 
 def page(title: str, subtitle: str, toc: list[tuple[str, str]], body: str, footer: str) -> str:
-    links = "".join(f'<a href="#{esc(anchor)}">{esc(label)}</a>' for anchor, label in toc)
+    # joined by newlines: a line may break between two links, never inside one
+    links = "\n".join(f'<a href="#{esc(anchor)}">{esc(label)}</a>' for anchor, label in toc)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -158,7 +158,8 @@ class SliceTable:
     folded_flagged: list[str]  # flagged groups (on their own) hidden inside "other"
 
 
-def slice_metrics(rows: ModelRows, groups: pd.Series, *, max_groups: int = MAX_GROUPS) -> SliceTable:
+def slice_metrics(rows: ModelRows, groups: pd.Series, *,
+                  max_groups: int = MAX_GROUPS) -> SliceTable:
     """metrics.sliced for one model, biggest groups first, the smallest folded into "other"."""
     preds, y = rows.predictions, rows.actual
     labels = groups.to_numpy(dtype=object)
@@ -170,6 +171,9 @@ def slice_metrics(rows: ModelRows, groups: pd.Series, *, max_groups: int = MAX_G
         other = f"{OTHER_GROUP} ({len(folded)} groups)"
         collapsed = np.where(np.isin(labels, top), labels, other)
         table = metrics.sliced(preds, y, collapsed)
+        # the pool is no group anyone could act on: its own flag would only say that small
+        # groups are noisy; the groups flagged on their own are listed instead
+        table.loc[other, "flag"] = False
         order = top + [other]
         table = table.loc[order]
         folded_flagged = [str(g) for g in folded if bool(full.loc[g, "flag"])]

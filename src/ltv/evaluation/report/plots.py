@@ -118,7 +118,8 @@ def gain_figure(curves: dict[str, tuple[np.ndarray, float]], actual: np.ndarray,
                     ls="--", label="ideal (sorted by actual spend)")
         ax.plot([0, 1], [0, 1], color=RANDOM_COLOR, lw=1.2, ls=":", label="random order")
         ax.axvline(0.1, color="#444444", lw=0.8, ls=(0, (2, 3)), alpha=0.6)
-        ax.text(0.105, 0.02, "top 10%", fontsize=8, color="#444444", transform=ax.get_xaxis_transform())
+        ax.text(0.105, 0.02, "top 10%", fontsize=8, color="#444444",
+                transform=ax.get_xaxis_transform())
         ax.set_xlim(0, 1)
         ax.set_title("Gain curve: cumulative share of actual spend")
         ax.set_xlabel("share of customers, highest predicted value first")

@@ -7,7 +7,6 @@ contents; nothing here raises for a missing optional part.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -69,9 +68,10 @@ def _date(value) -> str:
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat(sep=" ")
 
 
-def _fact(label: str, value: str) -> str:
+def _fact(label: str, value: str, detail: str | None = None) -> str:
+    more = f'<span class="detail">{esc(detail)}</span>' if detail else ""
     return (f'<div class="fact"><span class="label">{esc(label)}</span>'
-            f'<span class="value">{esc(value)}</span></div>')
+            f'<span class="value">{esc(value)}</span>{more}</div>')
 
 
 # ---------------------------------------------------------------- 1. summary
@@ -92,8 +92,8 @@ def summary(ctx: Context) -> Section:
     if data is not None and "cutoff" in getattr(data.windows, "columns", []) \
             and len(data.windows):
         cuts = pd.to_datetime(data.windows["cutoff"]).drop_duplicates()
-        facts.append(("Training windows", f"{len(cuts)} ({_date(cuts.min())} to "
-                                          f"{_date(cuts.max())})"))
+        facts.append(("Training windows", f"{len(cuts)}",
+                      f"cutoffs {_date(cuts.min())} to {_date(cuts.max())}"))
     notes = []
     if inp.unlabeled:
         notes.append(f"{inp.unlabeled:,} predicted customers have no actual value and are "
@@ -116,7 +116,7 @@ horizon; calibrated means that of the customers given 30%, about 30% bought.</li
 [ltv_lo, ltv_hi]; close to the nominal {level} is right.</li>
 <li>Green cells mark the best model in each column; hover a column heading for its
 definition. Money is in {esc(ctx.money_label)}.</li></ul></div>"""
-    body = (f'<div class="facts">{"".join(_fact(k, v) for k, v in facts)}</div>'
+    body = (f'<div class="facts">{"".join(_fact(*f) for f in facts)}</div>'
             + "".join(f'<p class="warning">{esc(n)}</p>' for n in notes) + howto)
     return Section("summary", TITLES["summary"], body)
 
