@@ -19,6 +19,8 @@ from ltv.errors import LTVError, NotFittedError, SchemaError
 from ltv.evaluation.metrics import auc, spearman
 from ltv.features import build_features
 from ltv.models.btyd_model import BTYDModel
+from ltv.models.ensemble import EnsembleModel
+from ltv.models.gbdt import GBDTModel
 from ltv.models.persistence import MANIFEST, CorruptModelError
 from ltv.models.protocol import PREDICTION_COLUMNS
 from ltv.models.registry import FAMILIES, load_model, make_model
@@ -31,6 +33,11 @@ FACTORIES = [
     pytest.param(lambda: BTYDModel(transaction_model="bgnbd"), id="btyd-bgnbd"),
     pytest.param(lambda: BTYDModel(transaction_model="paretonbd", alias="pnbd",
                                    interval_draws=100, seed=3), id="btyd-paretonbd"),
+    pytest.param(lambda: GBDTModel(n_estimators=100, learning_rate=0.1, num_threads=1),
+                 id="gbdt-tweedie"),
+    pytest.param(lambda: GBDTModel(objective="hurdle", n_estimators=100, learning_rate=0.1,
+                                   num_threads=1), id="gbdt-hurdle"),
+    pytest.param(lambda: EnsembleModel(candidates=("btyd", "gbdt")), id="ensemble"),
 ]
 
 CUTOFF, HORIZON = "2023-04-01", 60

@@ -12,11 +12,15 @@ from typing import Any
 
 from ltv.errors import LTVError
 from ltv.models.btyd_model import BTYDModel
+from ltv.models.ensemble import EnsembleModel
+from ltv.models.gbdt import GBDTModel
 from ltv.models.persistence import MANIFEST, CorruptModelError
 from ltv.models.protocol import LTVModel
 
 FAMILIES: dict[str, type[LTVModel]] = {
     "btyd": BTYDModel,
+    "gbdt": GBDTModel,
+    "ensemble": EnsembleModel,
 }
 
 

@@ -84,7 +84,8 @@ def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, spli
     Predictions are returned for every row of X (not only the component's rows): combining
     components needs each one's prediction for every customer.
     """
-    y = np.asarray(component.target(frame), dtype=float)
+    # float32 like the features (see inputs): run-to-run last-digit noise must not matter.
+    y = np.asarray(component.target(frame), dtype=np.float32).astype(float)
     rows = np.ones(len(frame), bool) if component.rows is None else \
         np.asarray(component.rows(frame), bool)
     params = {**base_params, **component.params}

@@ -14,6 +14,7 @@ Money is in the currency of the transactions, over the training horizon (`horizo
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,9 @@ from ltv.models.gbdt import intervals as iv
 from ltv.models.gbdt.boosting import fit_component, validation_split
 from ltv.models.gbdt.inputs import InputSpec
 from ltv.models.gbdt.objectives import (OBJECTIVES, balance_factor, clipped_spend, combine,
-                                        components)
+                                        components, label_scale, to_money)
 from ltv.models.persistence import read_model_dir, write_model_dir
 from ltv.models.protocol import LTVModel, TrainingData
-from ltv.models.training_data import OPTIONAL_PREFIXES
 
 LABELS = ("label_spend", "label_active")
 
@@ -37,13 +37,19 @@ LABELS = ("label_spend", "label_active")
 class GBDTModel(LTVModel):
     """Gradient-boosted trees (LightGBM) predicting net spend over the horizon.
 
-    Learned attributes: `boosters_` (name -> lightgbm.Booster, refit on all windows),
-    `feature_names_`, `categories_` (attr_* column -> levels seen at fit), `best_iteration_`
-    (name -> trees chosen on the validation rows), `conformal_q_` / `conformal_scale_` (None
-    with quantile intervals), `balance_factor_` (see `objectives`), `feature_importance_`
-    (share of total gain, a Series summing to 1, over the boosters that make `ltv`),
-    `validation_` (out-of-sample diagnostics of the stage-1 models on the validation rows),
-    `horizon_days_`, `inputs_` (the InputSpec).
+    Learned attributes:
+    - `boosters_`: name -> lightgbm.Booster, refit on all windows;
+    - `feature_names_`: the feature-table columns predict reads (the boosters see the same,
+      with `cutoff` turned into `calendar_day_of_year`: `inputs_.feature_names`);
+    - `categories_`: attr_* column -> levels seen at fit;
+    - `best_iteration_`: name -> trees chosen on the validation rows;
+    - `conformal_q_`, `conformal_scale_`: see `intervals` (None with quantile intervals);
+    - `balance_factor_`, `label_scale_`: see `objectives`;
+    - `feature_importance_`: share of total gain, a Series summing to 1, over the boosters
+      that make `ltv`, indexed by `inputs_.feature_names`, largest first;
+    - `validation_`: out-of-sample diagnostics of the stage-1 models on the validation rows
+      (split rule, rows, mean prediction and label, interval coverage);
+    - `horizon_days_`, `inputs_` (the InputSpec).
     """
 
     family = "gbdt"
@@ -79,47 +85,60 @@ class GBDTModel(LTVModel):
         inputs = InputSpec.learn(frame, self.calendar_features)
         X = inputs.matrix(frame)
         split = validation_split(frame)
-        base = self._lgb_params()
+        scale = label_scale(frame)
+        unit_free = frame.assign(label_spend=frame["label_spend"] / scale)
         fitted = {}
         for comp in components(self.objective, tweedie_variance_power=self.tweedie_variance_power,
                                interval=self.interval, interval_level=self.interval_level):
             fitted[comp.name] = fit_component(
-                comp, X, frame, split, base_params=base, feature_names=inputs.feature_names,
-                categorical=inputs.categorical, n_estimators=self.n_estimators,
-                early_stopping_rounds=self.early_stopping_rounds)
-
-        stage1, _ = combine(self.objective, {k: f.stage1_pred for k, f in fitted.items()})
-        refit, _ = combine(self.objective, {k: f.refit_pred for k, f in fitted.items()})
-        target = clipped_spend(frame)
-        self.balance_factor_ = balance_factor(target, refit)
-        valid_ltv = stage1[split.valid] * balance_factor(target[split.train],
-                                                         stage1[split.train])
-        valid_preds = {k: f.stage1_pred[split.valid] for k, f in fitted.items()}
-        y_valid = frame.loc[split.valid, "label_spend"].to_numpy(dtype=float)
-        self.conformal_q_ = self.conformal_scale_ = None
-        if self.interval == "conformal":
-            self.conformal_scale_ = iv.conformal_scale(valid_ltv)
-            self.conformal_q_ = iv.conformal_quantile(
-                iv.conformal_scores(y_valid, valid_ltv, self.conformal_scale_),
-                self.interval_level)
-        lo, hi = self._bounds(valid_ltv, valid_preds)
-        lo, hi = np.minimum(lo, valid_ltv), np.maximum(hi, valid_ltv)
-
+                comp, X, unit_free, split, base_params=self._lgb_params(),
+                feature_names=inputs.feature_names, categorical=inputs.categorical,
+                n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds)
+        learned = self._calibrate(frame, split, fitted, scale)
+        # Learned state is assigned only now, so a failed fit leaves an earlier fit intact.
         self.inputs_ = inputs
-        self.feature_names_ = inputs.feature_names
+        self.feature_names_ = inputs.required_columns
         self.categories_ = dict(inputs.categories)
         self.boosters_ = {k: f.booster for k, f in fitted.items()}
         self.best_iteration_ = {k: f.best_iteration for k, f in fitted.items()}
+        self.label_scale_ = scale
         self.horizon_days_ = int(data.horizon_days)
-        self.validation_ = {
-            "split": split.how, "rows": int(split.valid.sum()),
-            "train_rows": int(split.train.sum()),
-            "out_of_sample": all(f.out_of_sample for f in fitted.values()),
-            "mean_pred": float(valid_ltv.mean()), "mean_label": float(y_valid.mean()),
-            "coverage": float(np.mean((y_valid >= lo) & (y_valid <= hi))),
-        }
+        for name, value in learned.items():
+            setattr(self, name, value)
         self.feature_importance_ = self._importance()
         return self
+
+    def _calibrate(self, frame: pd.DataFrame, split, fitted: dict, scale: float) -> dict:
+        """Balance factors, conformal quantile and validation diagnostics (see `objectives`
+        and `intervals`): everything learned from predictions rather than by boosting."""
+        stage1_preds = to_money({k: f.stage1_pred for k, f in fitted.items()}, scale)
+        stage1, _ = combine(self.objective, stage1_preds)
+        refit, _ = combine(self.objective,
+                           to_money({k: f.refit_pred for k, f in fitted.items()}, scale))
+        target = clipped_spend(frame)
+        # The stage-1 models get their own factor, from the rows they were trained on.
+        valid_ltv = stage1[split.valid] * balance_factor(target[split.train],
+                                                         stage1[split.train])
+        y_valid = frame.loc[split.valid, "label_spend"].to_numpy(dtype=float)
+        q = q_scale = None
+        if self.interval == "conformal":
+            q_scale = iv.conformal_scale(valid_ltv)
+            q = iv.conformal_quantile(iv.conformal_scores(y_valid, valid_ltv, q_scale),
+                                      self.interval_level)
+        lo, hi = self._bounds(valid_ltv, {k: v[split.valid] for k, v in stage1_preds.items()},
+                              q, q_scale)
+        lo, hi = np.minimum(lo, valid_ltv), np.maximum(hi, valid_ltv)
+        return {
+            "balance_factor_": balance_factor(target, refit),
+            "conformal_q_": q, "conformal_scale_": q_scale,
+            "validation_": {
+                "split": split.how, "rows": int(split.valid.sum()),
+                "train_rows": int(split.train.sum()),
+                "out_of_sample": all(f.out_of_sample for f in fitted.values()),
+                "mean_pred": float(valid_ltv.mean()), "mean_label": float(y_valid.mean()),
+                "coverage": float(np.mean((y_valid >= lo) & (y_valid <= hi))),
+            },
+        }
 
     def _lgb_params(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
@@ -131,47 +150,35 @@ class GBDTModel(LTVModel):
 
     def _importance(self) -> pd.Series:
         names = ["value"] if self.objective == "tweedie" else ["positive", "amount"]
-        total = pd.Series(0.0, index=self.feature_names_)
+        columns = self.inputs_.feature_names
+        total = pd.Series(0.0, index=columns)
         for name in names:
             gain = self.boosters_[name].feature_importance(importance_type="gain")
             if gain.sum() > 0:
-                total += pd.Series(gain / gain.sum(), index=self.feature_names_)
+                total += pd.Series(gain / gain.sum(), index=columns)
         total = total / max(total.sum(), 1e-300)
         return total.sort_values(ascending=False, kind="stable").rename("gain_share")
 
     # ---- predict --------------------------------------------------------------------------
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         self._check_fitted()
-        features = self._fill_optional(features)
         self._check_features(features, self.inputs_.required_columns)
         if len(features) == 0:
             empty = np.empty(0)
             return self._frame(features, empty, empty, empty, empty)
         X = self.inputs_.matrix(features)
-        preds = {name: b.predict(X, num_threads=self.num_threads)
-                 for name, b in self.boosters_.items()}
+        preds = to_money({name: b.predict(X, num_threads=self.num_threads)
+                          for name, b in self.boosters_.items()}, self.label_scale_)
         ltv, p_active = combine(self.objective, preds)
         ltv = ltv * self.balance_factor_
-        lo, hi = self._bounds(ltv, preds)
+        lo, hi = self._bounds(ltv, preds, self.conformal_q_, self.conformal_scale_)
         return self._frame(features, ltv, lo, hi, p_active)
 
-    def _bounds(self, ltv: np.ndarray, preds: dict[str, np.ndarray]):
+    def _bounds(self, ltv: np.ndarray, preds: dict[str, np.ndarray], q: float | None,
+                q_scale: float | None) -> tuple[np.ndarray, np.ndarray]:
         if self.interval == "quantile":
             return iv.quantile_bounds(preds["q_lo"], preds["q_hi"])
-        return iv.conformal_bounds(ltv, self.conformal_q_, self.conformal_scale_)
-
-    def _fill_optional(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Category-share and event columns the model knows but `features` lacks become 0.
-
-        Which top categories / event types get a column is decided per cutoff, so features
-        built at a later cutoff can lack one seen at training: as in
-        `training_data.align_columns`, a missing share means no spend in that category.
-        """
-        if "customer_id" not in features.columns:
-            return features  # _check_features names the problem
-        missing = [c for c in self.inputs_.numeric
-                   if c not in features.columns and c.startswith(OPTIONAL_PREFIXES)]
-        return features.assign(**dict.fromkeys(missing, 0.0)) if missing else features
+        return iv.conformal_bounds(ltv, q, q_scale)
 
     # ---- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -180,6 +187,7 @@ class GBDTModel(LTVModel):
             "inputs": self.inputs_.to_dict(), "boosters": list(self.boosters_),
             "best_iteration": self.best_iteration_, "conformal_q": self.conformal_q_,
             "conformal_scale": self.conformal_scale_, "balance_factor": self.balance_factor_,
+            "label_scale": self.label_scale_,
             "horizon_days": self.horizon_days_,
             "validation": self.validation_,
             "feature_importance": [[k, float(v)] for k, v in self.feature_importance_.items()],
@@ -199,7 +207,7 @@ class GBDTModel(LTVModel):
         learned = manifest["learned"]
         model = cls(**manifest["params"])
         model.inputs_ = InputSpec.from_dict(learned["inputs"])
-        model.feature_names_ = model.inputs_.feature_names
+        model.feature_names_ = model.inputs_.required_columns
         model.categories_ = dict(model.inputs_.categories)
         model.boosters_ = {name: lgb.Booster(model_file=str(Path(path) / f"{name}.txt"))
                            for name in learned["boosters"]}
@@ -207,6 +215,7 @@ class GBDTModel(LTVModel):
         model.conformal_q_ = learned["conformal_q"]
         model.conformal_scale_ = learned["conformal_scale"]
         model.balance_factor_ = learned["balance_factor"]
+        model.label_scale_ = learned["label_scale"]
         model.horizon_days_ = learned["horizon_days"]
         model.validation_ = learned["validation"]
         pairs = learned["feature_importance"]
@@ -238,7 +247,6 @@ class GBDTModel(LTVModel):
 
     @classmethod
     def _default(cls, name: str):
-        import inspect
         return inspect.signature(cls.__init__).parameters[name].default
 
 
