@@ -97,7 +97,7 @@ def features(
 @fail_cleanly
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Folder for the demo's files."),
-    customers: int = typer.Option(20_000, help="Simulated customers."),
+    customers: int = typer.Option(5_000, help="Simulated customers."),
 ):
     """Run the main job on an embedded default: simulate, ingest, build features, summarize."""
     from ltv.demo import run_demo
@@ -145,11 +145,12 @@ def predict(
     from ltv.evaluation.backtest import write_predictions
     from ltv.features.build import build_features
     from ltv.models.registry import load_model
+    from ltv.models.training_data import fill_optional_columns
 
     fitted = load_model(model)
     with console.status("building features"):
         features = build_features(db, cutoff)
-    predictions = fitted.predict(features)
+    predictions = fitted.predict(fill_optional_columns(features, fitted.feature_names_))
     write_predictions(predictions, out)
     console.print(f"[green]wrote[/] {len(predictions):,} predictions from {fitted.name} to {out}")
 

@@ -36,35 +36,47 @@ def run_backtest(transactions: str | Path, cutoff, horizon_days: int, *, out: st
                  report: str | Path | None = None, format: str = "canonical",
                  models: str = "auto", workdir: str | Path | None = None,
                  slice_by: str | None = None) -> BacktestResult:
-    from ltv.features.build import build_features
+    """Ingest a transactions file into a scratch warehouse, then `backtest_warehouse`."""
     from ltv.io.ingest import ingest
-    from ltv.models.training_data import build_training_data
 
-    families = parse_families(models)  # validated before any work starts
+    parse_families(models)  # validated before any work starts
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         db = Path(scratch) / "backtest.duckdb"
         ingest(transactions, db=db, format=format, duplicates="keep")
-        data = build_training_data(db, cutoff, horizon_days, stride_days=max(horizon_days // 3, 7),
-                                   max_windows=8)
-        frames, fitted = [], {}
-        for family in families:
-            model = model_for(family).fit(data)
-            frames.append(model.predict(data.snapshot))
-            fitted[model.name] = model
-        predictions = pd.concat(frames, ignore_index=True)
-        write_predictions(predictions, out)
-        result = BacktestResult(predictions=predictions, models=fitted)
-        actual = _actual_if_observed(build_features, db, cutoff, horizon_days)
-        if actual is not None:
-            result.actual = actual
-            for name, group in predictions.groupby("model", sort=False):
-                y = actual.reindex(group["customer_id"]).to_numpy()
-                result.metrics[name] = metrics.evaluate(group.reset_index(drop=True), y)
-            if report is not None:
-                from ltv.evaluation.report import write_report
+        return backtest_warehouse(db, cutoff, horizon_days, out=out, report=report,
+                                  models=models, slice_by=slice_by,
+                                  dataset=Path(str(transactions)).name)
 
-                result.report_path = write_report(report, result, data=data,
-                                                  slice_by=slice_by)
+
+def backtest_warehouse(db: str | Path, cutoff, horizon_days: int, *, out: str | Path,
+                       report: str | Path | None = None, models: str = "auto",
+                       slice_by: str | None = None, dataset: str | None = None) -> BacktestResult:
+    """Fit each family on windows before the cutoff, predict at it, score if the future is known."""
+    from ltv.features.build import build_features
+    from ltv.models.training_data import build_training_data
+
+    families = parse_families(models)
+    data = build_training_data(db, cutoff, horizon_days, stride_days=max(horizon_days // 3, 7),
+                               max_windows=8)
+    frames, fitted = [], {}
+    for family in families:
+        model = model_for(family).fit(data)
+        frames.append(model.predict(data.snapshot))
+        fitted[model.name] = model
+    predictions = pd.concat(frames, ignore_index=True)
+    write_predictions(predictions, out)
+    result = BacktestResult(predictions=predictions, models=fitted)
+    actual = _actual_if_observed(build_features, db, cutoff, horizon_days)
+    if actual is not None:
+        result.actual = actual
+        for name, group in predictions.groupby("model", sort=False):
+            y = actual.reindex(group["customer_id"]).to_numpy()
+            result.metrics[name] = metrics.evaluate(group.reset_index(drop=True), y)
+        if report is not None:
+            from ltv.evaluation.report import write_report
+
+            result.report_path = write_report(report, result, data=data, slice_by=slice_by,
+                                              dataset=dataset)
     return result
 
 

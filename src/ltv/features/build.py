@@ -3,17 +3,19 @@
 The steps, each in its own module:
 
   sources     warehouse tables or raw Parquet -> canonical temp views
-  staging     lines -> (customer, day, order) -> (customer, day): the full scan of the lines
-  passes      customer-level GROUP BYs shared by several modules (day / purchase-day pass)
+  staging     lines -> (customer, day, order): the one full scan of the lines
+  passes      the customer pass: one GROUP BY over the staged orders for every module below
+              that works from orders (rfm, totals, windows, intervals, sequences, labels)
   rfm         BTYD summary (frequency, recency, T, monetary_value), lifetimes' definition
   totals      lifetime money, orders, lines, items, returns, first/last purchase
   windows     activity in [cutoff - w days, cutoff) and trends between windows
   intervals   gaps between purchase days
+  sequences   weekly spend/orders of the last N weeks as fixed-length lists
+  labels      spend, orders, purchase days in [cutoff, cutoff + horizon)
   categories  top-K category shares and category breadth (a second scan of the lines)
   events      event counts by type per window, funnel ratios
   attributes  customers table as of the cutoff
-  sequences   weekly spend/orders of the last N weeks as fixed-length lists
-  labels      spend, orders, purchase days in [cutoff, cutoff + horizon)
+  output      the final SELECT as Arrow batches, finished in numpy, written by pyarrow
 
 Point in time: every feature reads only rows with ts < cutoff (customers: valid_from <
 cutoff or NULL), and which columns exist (top categories, event types, attributes) is decided
@@ -26,23 +28,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import warnings
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from ltv.errors import SchemaError
-from ltv.features import (attributes, categories, events, intervals, labels, passes, rfm,
-                          sequences, totals, windows)
+from ltv.features import (attributes, categories, events, intervals, labels, output, passes,
+                          rfm, sequences, totals, windows)
 from ltv.features.context import Context
-from ltv.features.output import write
 from ltv.features.params import FeatureError, check_params, sql_timestamp
-from ltv.features.sources import Inputs, open_connection, register
+from ltv.features.sources import Inputs, open_connection, register, session_settings
 from ltv.features.staging import stage
 
-DAY_PASS = (totals, windows)  # aggregates over cutoff-aligned days (see passes)
-PURCHASE_DAY_PASS = (rfm, intervals)  # aggregates over purchase days with gaps
-OWN_TABLES = (categories, events, attributes, sequences, labels)  # each builds its own table
+CUSTOMER_PASS = (rfm, totals, windows, intervals, sequences, labels)  # see passes
+OWN_TABLES = (categories, events, attributes)  # each builds its own table
 OUTPUT_ORDER = (rfm, totals, windows, intervals, categories, events, attributes, sequences,
                 labels)
 
@@ -87,6 +88,8 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
     if not return_frame and out is None:
         raise FeatureError("return_frame=False without `out` would compute features and keep "
                            "them nowhere", "pass out=<path>.parquet, or return_frame=True")
+    if out is not None:
+        output.check_path(out)
     params = check_params(cutoff, horizon_days, labels, windows, top_k_categories,
                           sequence_weeks)
     paths = {"transactions": transactions, "events": events, "customers": customers,
@@ -99,26 +102,29 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
     prefix = f"_ltvf_{uuid.uuid4().hex[:8]}_"
     ctx = None
     try:
-        register(inputs, catalog, paths, prefix)
-        if not inputs.has("transactions"):
-            raise SchemaError("no transactions to build features from",
-                              "ingest transactions into the warehouse (`ltv ingest`) or pass "
-                              "transactions=<Parquet path>", table="transactions")
-        resolved = params.cutoff or _default_cutoff(con, inputs)
-        ctx = Context(inputs, params, resolved, prefix)
-        if params.labels:
-            _warn_if_censored(ctx)
-        query = _assemble(ctx, order=return_frame)
-        if not return_frame:
-            with ctx.timed("write"):
-                write(con, f"({query})", out)
-            return None
-        table = ctx.table("features", query)
-        if out is not None:
-            with ctx.timed("write"):
-                write(con, table, out)
-        with ctx.timed("to pandas"):
-            return con.execute(f"SELECT * FROM {table}").df()
+        with session_settings(con):
+            register(inputs, catalog, paths, prefix)
+            if not inputs.has("transactions"):
+                raise SchemaError("no transactions to build features from",
+                                  "ingest transactions into the warehouse (`ltv ingest`) or "
+                                  "pass transactions=<Parquet path>", table="transactions")
+            resolved = params.cutoff or _default_cutoff(con, inputs)
+            ctx = Context(inputs, params, resolved, prefix)
+            if params.labels:
+                _warn_if_censored(ctx)
+            query = _assemble(ctx, order=return_frame)
+            finish = partial(sequences.expand, n=params.sequence_weeks)
+            if not return_frame:
+                with ctx.timed("write"):
+                    output.write(con, *output.batches(con, query, finish), out)
+                return None
+            with ctx.timed("fetch"):
+                table = output.to_table(con, query, finish)
+            if out is not None:
+                with ctx.timed("write"):
+                    output.write(con, table.schema, table.to_batches(), out)
+            with ctx.timed("to pandas"):
+                return output.to_frame(con, table)
     finally:
         if ctx is not None:
             ctx.drop_all()
@@ -130,7 +136,7 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
 
 
 def _default_cutoff(con, inputs: Inputs) -> dt.datetime:
-    last = con.execute(f"SELECT max(ts) FROM {inputs.sources['transactions'].view}").fetchone()[0]
+    last = con.execute(f"SELECT max(ts) FROM {inputs.sources['transactions'].view}").fetchall()[0][0]
     if last is None:
         raise SchemaError("the transactions are empty, so there is no default cutoff",
                           "ingest transactions first, or pass a cutoff", table="transactions")
@@ -151,15 +157,14 @@ def _warn_if_censored(ctx: Context) -> None:
 def _assemble(ctx: Context, *, order: bool) -> str:
     """Build every part and return the SELECT that joins them into the feature table."""
     staged = stage(ctx)
-    base = passes.day_pass(ctx, staged, DAY_PASS)
+    base = passes.customer_pass(ctx, staged, CUSTOMER_PASS)
+    ctx.drop(staged.orders)  # the largest temp table: not needed any more
     if not ctx.scalar(f"SELECT count(*) FROM {base}"):
         warnings.warn(f"no transaction before the cutoff {ctx.cutoff}: the feature table is "
                       "empty", stacklevel=3)
-    purchase_days = passes.purchase_day_pass(ctx, staged, PURCHASE_DAY_PASS)
     tables, columns = {}, {}
-    for module in DAY_PASS + PURCHASE_DAY_PASS:
-        tables[module] = base if module in DAY_PASS else purchase_days
-        columns[module] = module.columns(ctx, staged)
+    for module in CUSTOMER_PASS:
+        tables[module], columns[module] = base, module.columns(ctx, staged)
     for module in OWN_TABLES:
         part = module.build(ctx, staged)
         if part is not None:
@@ -175,7 +180,7 @@ def _assemble(ctx: Context, *, order: bool) -> str:
     for module in OUTPUT_ORDER:
         if module in columns:
             t = aliases[tables[module]]
-            select += [f'{expr.format(t=t, base="b")} AS "{name}"'
+            select += [f'{expr.format(t=t)} AS "{name}"'
                        for name, expr in columns[module].items()]
     return (f"SELECT {', '.join(select)} FROM {' '.join(joins)}"
             + (" ORDER BY b.customer_id" if order else ""))

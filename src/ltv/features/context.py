@@ -27,8 +27,7 @@ class Part:
 
     `table` holds at most one row per customer (customers may be missing); `columns` maps
     each output column to the SQL that fills it in the final select, where `{t}` stands for
-    the table's alias and `{base}` for the day-pass table, which has every customer (e.g.
-    "coalesce({t}.orders_7d, 0)").
+    the table's alias (e.g. "coalesce({t}.orders_7d, 0)").
     """
 
     table: str
@@ -115,4 +114,4 @@ class Context:
         self.created.clear()
 
     def scalar(self, sql: str):
-        return self.con.execute(sql).fetchone()[0]
+        return self.con.execute(sql).fetchall()[0][0]  # fetchall: leaves no open result

@@ -3,7 +3,8 @@
 ipt_mean, ipt_std (sample standard deviation), ipt_min, ipt_max, ipt_last (the latest gap),
 ipt_cv = ipt_std / ipt_mean. A customer with one purchase day has no gap (all NULL), with two
 has one gap (ipt_std and ipt_cv NULL). ipt_mean = recency / frequency of the BTYD summary.
-Computed in the purchase-day pass (see `passes`).
+Computed in the customer pass (see `passes`, which gives each purchase day's first order its
+`gap` to the previous purchase day).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from ltv.features.staging import Staged
 
 
 def aggregates(ctx: Context, staged: Staged) -> list[str]:
-    # aggregates skip NULLs, so the first purchase day (gap NULL) drops out by itself
+    # aggregates skip NULLs: the first purchase day and repeat orders of a day drop out
     return [
-        "avg(gap) AS ipt_mean",
-        "stddev_samp(gap) AS ipt_std",
-        "CAST(min(gap) AS DOUBLE) AS ipt_min",
-        "CAST(max(gap) AS DOUBLE) AS ipt_max",
-        "CAST(arg_max(gap, cday) FILTER (WHERE gap IS NOT NULL) AS DOUBLE) AS ipt_last",
+        "avg(gap) FILTER (WHERE past) AS ipt_mean",
+        "stddev_samp(gap) FILTER (WHERE past) AS ipt_std",
+        "CAST(min(gap) FILTER (WHERE past) AS DOUBLE) AS ipt_min",
+        "CAST(max(gap) FILTER (WHERE past) AS DOUBLE) AS ipt_max",
+        "CAST(arg_max(gap, cd) FILTER (WHERE past AND gap IS NOT NULL) AS DOUBLE) AS ipt_last",
     ]
 
 

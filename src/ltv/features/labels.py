@@ -10,30 +10,32 @@
 - label_active:        1 if label_purchase_days > 0 else 0.
 Only customers with a line before the cutoff get a row (the feature table's rows); those with
 nothing in the horizon get zeros. Labels are the only columns that read rows at or after the
-cutoff, and they read nothing else.
+cutoff (the staged orders hold them only when labels are asked for), and they read nothing
+else. Computed in the customer pass (see `passes`), from its rows after the cutoff, which
+form their own window partition: a calendar day split by a non-midnight cutoff counts as a
+purchase day on both sides.
 """
 
 from __future__ import annotations
 
-from ltv.features.context import Context, Part
+from ltv.features.context import Context
 from ltv.features.staging import Staged
 
 
-def build(ctx: Context, staged: Staged) -> Part | None:
+def aggregates(ctx: Context, staged: Staged) -> list[str]:
     if not ctx.params.labels:
-        return None
-    # staged days after the cutoff are bday < 0; at a midnight cutoff each is one calendar
-    # day, otherwise a calendar day can be split over two rows
-    purchase_days = ("count(*) FILTER (WHERE gross > 0)" if ctx.midnight else
-                     "count(DISTINCT cday) FILTER (WHERE gross > 0)")
-    table = ctx.table("labels", f"""
-        SELECT customer_id, sum(net) AS label_spend,
-               CAST(sum(n_orders) AS BIGINT) AS label_orders,
-               {purchase_days} AS label_purchase_days
-        FROM {staged.days} WHERE bday < 0 GROUP BY customer_id""")
-    return Part(table, {
+        return []
+    return ["sum(net) FILTER (WHERE NOT past) AS label_spend",
+            "count(*) FILTER (WHERE NOT past AND buy) AS label_orders",
+            "count(*) FILTER (WHERE NOT past AND new_cday) AS label_purchase_days"]
+
+
+def columns(ctx: Context, staged: Staged) -> dict[str, str]:
+    if not ctx.params.labels:
+        return {}
+    return {
         "label_spend": "coalesce({t}.label_spend, 0.0)",
-        "label_orders": "coalesce({t}.label_orders, 0)",
-        "label_purchase_days": "coalesce({t}.label_purchase_days, 0)",
-        "label_active": "CAST(coalesce({t}.label_purchase_days, 0) > 0 AS INTEGER)",
-    })
+        "label_orders": "{t}.label_orders",
+        "label_purchase_days": "{t}.label_purchase_days",
+        "label_active": "CAST({t}.label_purchase_days > 0 AS INTEGER)",
+    }

@@ -1,16 +1,31 @@
-"""Shared customer-level passes: several modules' aggregates computed in one GROUP BY.
+"""The customer pass: every order-based feature family in one GROUP BY customer_id.
 
-At 10M customers every pass over the staged days costs seconds, so modules that read the
-same rows contribute aggregate expressions to one pass instead of each scanning on its own:
+At 10M customers each pass over the staged orders costs seconds (a hash table of 10M
+customers, rebuilt per pass) and each extra per-customer table costs a join at the end, so the
+modules do not scan on their own: they contribute aggregate expressions over the rows below
+and the pass computes all of them at once, with FILTER clauses instead of separate queries.
 
-- the day pass reads `bdays` (cutoff-aligned days) for totals and windows; it has a row for
-  every customer of the feature table and drives the final join;
-- the purchase-day pass reads `pdays` with `gap` = days since the previous purchase day
-  (NULL on the first one) for the BTYD summary and purchase intervals.
+The rows are the staged orders (see `staging`) with these columns added:
+- past:     bday >= 0, the row is before the cutoff (future rows exist only for labels);
+- buy:      gross > 0, the order has a purchase line (it is an order, see `staging`);
+- cd:       calendar day relative to the last day before the cutoff (staged; -bday at
+            midnight);
+- new_bday: buy, and the first purchase order of its cutoff-aligned day, so that
+            count(*) FILTER (WHERE new_bday) counts purchase days without a DISTINCT;
+- new_cday: the same for calendar days (= new_bday at a midnight cutoff);
+- gap:      on new_cday rows, calendar days since the previous purchase day (NULL on the
+            first one);
+- first_cd: cd of the customer's first purchase day.
+Before/after the cutoff are separate window partitions, so labels count the purchase days
+after the cutoff on their own and no past feature looks at a future row.
 
-A module taking part in a pass has `aggregates(ctx, staged) -> list[str]` (SQL aggregates
-AS names) and `columns(ctx, staged) -> dict` (output column -> SQL over the pass table `{t}`
-and the day-pass table `{base}`).
+One window (one sort of the orders by customer and time) gives the last three: cheaper than
+a (customer, day) GROUP BY that would otherwise be needed to count days, and it also yields
+the gaps that inter-purchase intervals need.
+
+A module taking part has `aggregates(ctx, staged) -> list[str]` (SQL aggregates AS names,
+names unique across modules) and `columns(ctx, staged) -> dict` (output column -> SQL over
+the pass table `{t}`).
 """
 
 from __future__ import annotations
@@ -19,17 +34,42 @@ from ltv.features.context import Context
 from ltv.features.staging import Staged
 
 
-def day_pass(ctx: Context, staged: Staged, modules) -> str:
-    aggs = [a for m in modules for a in m.aggregates(ctx, staged)]
-    return ctx.table("day_pass", f"SELECT customer_id, {', '.join(aggs)} "
-                                 f"FROM {staged.bdays} GROUP BY customer_id")
+def _rows(ctx: Context, staged: Staged) -> str:
+    """The staged orders with the columns described in the module docstring."""
+    buy_b = "CASE WHEN gross > 0 THEN bday END"
+    spec = "PARTITION BY customer_id, bday >= 0 ORDER BY bday DESC"
+    if ctx.midnight:
+        # a calendar day is a cutoff-aligned day: one lag serves both kinds of day
+        window = f"""
+            SELECT *, -bday AS cd,
+                   -lag({buy_b} IGNORE NULLS) OVER w AS prev_cd,
+                   lag({buy_b} IGNORE NULLS) OVER w AS prev_bday,
+                   -first_value({buy_b} IGNORE NULLS) OVER w AS first_cd
+            FROM {staged.orders} WINDOW w AS ({spec})"""
+    else:
+        # rows of one bday and rows of one cd are both contiguous in time order
+        buy_c = "CASE WHEN gross > 0 THEN cd END"
+        window = f"""
+            SELECT *,
+                   lag({buy_c} IGNORE NULLS) OVER w AS prev_cd,
+                   lag({buy_b} IGNORE NULLS) OVER w AS prev_bday,
+                   first_value({buy_c} IGNORE NULLS) OVER w AS first_cd
+            FROM {staged.orders} WINDOW w AS ({spec}, cd)"""
+    return f"""
+        SELECT * EXCLUDE (prev_cd, prev_bday),
+               bday >= 0 AS past, gross > 0 AS buy,
+               gross > 0 AND prev_bday IS DISTINCT FROM bday AS new_bday,
+               gross > 0 AND prev_cd IS DISTINCT FROM cd AS new_cday,
+               CASE WHEN gross > 0 AND prev_cd <> cd THEN cd - prev_cd END AS gap
+        FROM ({window})"""
 
 
-def purchase_day_pass(ctx: Context, staged: Staged, modules) -> str:
+def customer_pass(ctx: Context, staged: Staged, modules) -> str:
+    """One row per customer with a line before the cutoff, every module's aggregates."""
     aggs = [a for m in modules for a in m.aggregates(ctx, staged)]
-    return ctx.table("purchase_day_pass", f"""
+    # customers whose only rows are after the cutoff (labels) are no rows of the table
+    return ctx.table("customers", f"""
         SELECT customer_id, {', '.join(aggs)}
-        FROM (SELECT customer_id, cday, gross,
-                     cday - lag(cday) OVER (PARTITION BY customer_id ORDER BY cday) AS gap
-              FROM {staged.pdays})
-        GROUP BY customer_id""")
+        FROM ({_rows(ctx, staged)})
+        GROUP BY customer_id
+        HAVING bool_or(past)""")

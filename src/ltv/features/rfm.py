@@ -17,7 +17,9 @@ mean); they are separate features (see `totals`). A customer whose lines before 
 are all returns or zero amounts has frequency = recency = monetary_value = 0 and T counted
 from the first day with any line. All four are DOUBLE, like lifetimes' output.
 The holdout counterpart, `frequency_holdout`, is `label_purchase_days` (see `labels`).
-Computed in the purchase-day pass (see `passes`).
+Computed in the customer pass over the staged orders (see `passes`: purchase days are counted
+by their first order, `new_cday`; cd is the calendar day relative to the last day before the
+cutoff, so T = -cd of the first purchase day).
 """
 
 from __future__ import annotations
@@ -27,11 +29,16 @@ from ltv.features.staging import Staged
 
 
 def aggregates(ctx: Context, staged: Staged) -> list[str]:
+    bought = "past AND buy"
     return [
-        "CAST(count(*) - 1 AS DOUBLE) AS frequency",
-        "CAST(max(cday) - min(cday) AS DOUBLE) AS recency",
-        f'CAST({ctx.last_day_sql} - min(cday) AS DOUBLE) AS "T"',
-        "coalesce(avg(gross) FILTER (WHERE gap IS NOT NULL), 0) AS monetary_value",
+        # no purchase day at all: 0, not -1
+        "CAST(greatest(count(*) FILTER (WHERE past AND new_cday) - 1, 0) AS DOUBLE) "
+        "AS frequency",
+        f"CAST(max(cd) FILTER (WHERE {bought}) - min(cd) FILTER (WHERE {bought}) AS DOUBLE) "
+        "AS recency",
+        f'CAST(-min(cd) FILTER (WHERE {bought}) AS DOUBLE) AS "T"',
+        # the spend of every purchase day but the first, later divided by frequency
+        f"sum(gross) FILTER (WHERE {bought} AND cd <> first_cd) AS repeat_spend",
     ]
 
 
@@ -40,6 +47,6 @@ def columns(ctx: Context, staged: Staged) -> dict[str, str]:
         "frequency": "coalesce({t}.frequency, 0.0)",
         "recency": "coalesce({t}.recency, 0.0)",
         # no purchase day: T counts from the first day with any line (see the docstring)
-        "T": f'coalesce({{t}}."T", CAST({ctx.last_day_sql} - {{base}}.first_cday AS DOUBLE))',
-        "monetary_value": "coalesce({t}.monetary_value, 0.0)",
+        "T": 'coalesce({t}."T", CAST(-{t}.first_any_cd AS DOUBLE))',
+        "monetary_value": "coalesce({t}.repeat_spend / nullif({t}.frequency, 0), 0.0)",
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,22 @@ def open_connection(db) -> tuple[duckdb.DuckDBPyConnection, bool, str | None]:
                            "check that it is a DuckDB file and that no other process holds "
                            "it open for writing") from None
     return con, True, WAREHOUSE_ALIAS
+
+
+@contextmanager
+def session_settings(con: duckdb.DuckDBPyConnection):
+    """Settings for the duration of one build, restored afterwards on a caller's connection.
+
+    preserve_insertion_order=false: no intermediate table or stream needs the order of its
+    input (the DataFrame is sorted by an explicit ORDER BY), and keeping it makes parallel
+    CREATE TABLE AS and streaming results buffer and reorder rows.
+    """
+    old = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if old else 'false'}")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,19 +1,18 @@
-"""Set-based staging: raw lines -> (customer, day, order) -> (customer, day).
+"""Staging: the one full scan of the transaction lines, down to orders.
 
-The raw transactions are scanned once here (and once more for categories). Every other step
-reads the much smaller staged tables:
+- `orders`: one row per customer, order and day, with the order's net and gross spend,
+            lines, return lines, items and the first and last purchase time of its lines.
+            The day is the cutoff-aligned day `bday` (0 = [cutoff - 1 day, cutoff), 1 = the
+            day before; -1, -2 ... after the cutoff, kept only for labels). For a cutoff
+            that is not at midnight a cutoff-aligned day straddles two calendar days, so rows
+            are split by calendar day too: `cd` = calendar day (UTC) minus the last calendar
+            day before the cutoff (0 = that day, -1 the day before, 1 the day after). At
+            midnight the two kinds of day coincide, cd = -bday, and the column is left out.
 
-- `days`:  one row per customer and cutoff-aligned day `bday` (0 = [cutoff - 1 day, cutoff),
-           1 = the day before, ...; -1 = [cutoff, cutoff + 1 day), -2 ... for label rows, kept
-           only when labels are asked for), with money, lines, items, orders and the first and
-           last purchase time of that day. For a cutoff that is not at midnight, a
-           cutoff-aligned day straddles two calendar days, so rows are split by calendar day
-           (`cday`) too; at midnight the two kinds of day coincide and `cday` is derived.
-- `pdays`: purchase days (calendar days, UTC, with a line of amount > 0) before the cutoff
-           with their positive spend: the input of the BTYD summary and purchase intervals.
-- `bdays`: cutoff-aligned days before the cutoff: the input of totals, windows and weekly
-           sequences ([cutoff - w days, cutoff) is exactly bday < w, at any time of day).
-With a midnight cutoff (the usual case) `pdays` and `bdays` are views on `days`.
+Everything per customer is then computed from this table in one pass (see `passes`): at ~2
+lines per order it is half the size of the lines, and at ~1 order per customer-day there is
+nothing to gain from a further (customer, day) table, which would cost one more GROUP BY of
+about the same size.
 
 Definitions used by every module:
 - purchase line: amount > 0; return line: amount < 0 (amount = 0 lines count as lines only);
@@ -33,9 +32,7 @@ from ltv.features.params import DAY_US
 
 @dataclass(frozen=True)
 class Staged:
-    days: str
-    pdays: str
-    bdays: str
+    orders: str
     lines: str  # view: transactions with the category filled from products
     has_quantity: bool
     has_category: bool  # a category column, or products to fill one from
@@ -62,10 +59,11 @@ def lines_view(ctx: Context) -> tuple[str, bool]:
 
 def day_key_sql(ctx: Context, ts: str = "ts") -> str:
     """Whole days back from the cutoff: 0 for [cutoff - 1 day, cutoff), 1 for the day before;
-    -1 for [cutoff, cutoff + 1 day), -2 ... Integer arithmetic: exact at every window edge."""
+    -1 for [cutoff, cutoff + 1 day), -2 ... Integer arithmetic: exact at every window edge.
+    INTEGER, not BIGINT: the key is narrower in every GROUP BY and sort that carries it."""
     cut_us = ctx.cut_us
-    return (f"CASE WHEN {ts} < {ctx.cut} THEN ({cut_us} - epoch_us({ts}) - 1) // {DAY_US} "
-            f"ELSE -1 - (epoch_us({ts}) - {cut_us}) // {DAY_US} END")
+    return (f"CAST(CASE WHEN {ts} < {ctx.cut} THEN ({cut_us} - epoch_us({ts}) - 1) // {DAY_US} "
+            f"ELSE -1 - (epoch_us({ts}) - {cut_us}) // {DAY_US} END AS INTEGER)")
 
 
 def stage(ctx: Context) -> Staged:
@@ -74,14 +72,12 @@ def stage(ctx: Context) -> Staged:
     p = ctx.params
     end = f"({ctx.cut} + INTERVAL {int(p.horizon_days)} DAY)" if p.labels else ctx.cut
     lines, has_category = lines_view(ctx)
-    # At midnight a cutoff-aligned day is a calendar day: bday alone is the day key.
-    cday_key = "" if ctx.midnight else "CAST(ts AS DATE) AS cday, "
-    cday_col = "" if ctx.midnight else "cday, "
+    cd = "" if ctx.midnight else f"CAST(CAST(ts AS DATE) - {ctx.last_day_sql} AS INTEGER) AS cd, "
     items = "coalesce(sum(quantity), 0)" if has_quantity else "CAST(0 AS DOUBLE)"
-    # Level 1, orders: grouping by order before day makes "distinct orders" a plain count.
+    # Grouping by order, then counting rows, makes "distinct orders" a plain count later on.
+    # The order key (order_id, or ts without one) is grouped on but not kept.
     orders = ctx.table("orders", f"""
-        SELECT customer_id, {day_key_sql(ctx)} AS bday, {cday_key}
-               order_id, CASE WHEN order_id IS NULL THEN ts END AS order_ts,
+        SELECT customer_id, bday, {'' if ctx.midnight else 'cd, '}
                sum(amount) AS net,
                coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS gross,
                count(*) AS n_lines,
@@ -89,37 +85,8 @@ def stage(ctx: Context) -> Staged:
                {items} AS items,
                min(ts) FILTER (WHERE amount > 0) AS first_ts,
                max(ts) FILTER (WHERE amount > 0) AS last_ts
-        FROM {tx}
-        WHERE ts < {end}
-        GROUP BY ALL""")
-    days = ctx.table("days", f"""
-        SELECT customer_id, bday, {cday_col}
-               sum(net) AS net, sum(gross) AS gross,
-               CAST(sum(n_lines) AS BIGINT) AS n_lines,
-               CAST(sum(n_return_lines) AS BIGINT) AS n_return_lines,
-               sum(items) AS items,
-               count(*) FILTER (WHERE gross > 0) AS n_orders,
-               min(first_ts) AS first_ts, max(last_ts) AS last_ts
-        FROM {orders}
-        GROUP BY ALL""")
-    ctx.drop(orders)
-    measures = "net, gross, n_lines, n_return_lines, items, n_orders, first_ts, last_ts"
-    if ctx.midnight:
-        cday = f"CAST({ctx.last_day_sql} - CAST(bday AS INTEGER) AS DATE)"
-        pdays = ctx.view("pdays", f"SELECT customer_id, {cday} AS cday, gross FROM {days} "
-                                  "WHERE bday >= 0 AND gross > 0")
-        bdays = ctx.view("bdays", f"SELECT customer_id, bday, {cday} AS first_cday, {measures} "
-                                  f"FROM {days} WHERE bday >= 0")
-    else:
-        pdays = ctx.table("pdays", f"""
-            SELECT customer_id, cday, sum(gross) AS gross FROM {days}
-            WHERE bday >= 0 AND gross > 0 GROUP BY ALL""")
-        bdays = ctx.table("bdays", f"""
-            SELECT customer_id, bday, min(cday) AS first_cday,
-                   sum(net) AS net, sum(gross) AS gross,
-                   CAST(sum(n_lines) AS BIGINT) AS n_lines,
-                   CAST(sum(n_return_lines) AS BIGINT) AS n_return_lines,
-                   sum(items) AS items, CAST(sum(n_orders) AS BIGINT) AS n_orders,
-                   min(first_ts) AS first_ts, max(last_ts) AS last_ts
-            FROM {days} WHERE bday >= 0 GROUP BY ALL""")
-    return Staged(days, pdays, bdays, lines, has_quantity, has_category)
+        FROM (SELECT *, {day_key_sql(ctx)} AS bday, {cd}
+                     CASE WHEN order_id IS NULL THEN ts END AS order_ts
+              FROM {tx} WHERE ts < {end})
+        GROUP BY customer_id, bday, {'' if ctx.midnight else 'cd, '}order_id, order_ts""")
+    return Staged(orders, lines, has_quantity, has_category)

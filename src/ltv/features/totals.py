@@ -8,7 +8,7 @@ Columns (money in currency units, times in days):
   n_lines (NULL when the denominator is 0);
 - first_purchase_ts, last_purchase_ts (lines with amount > 0; NULL if none) and
   days_since_first, days_since_last: fractional days from them to the cutoff.
-Computed in the day pass (see `passes`).
+Computed in the customer pass over the staged orders (see `passes`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from ltv.features.staging import Staged
 
 def aggregates(ctx: Context, staged: Staged) -> list[str]:
     aggs = [
-        "min(first_cday) AS first_cday",  # for T of customers without a purchase (rfm)
-        "sum(net) AS spend_total",
-        "sum(gross) AS gross_spend",
-        "CAST(sum(n_orders) AS BIGINT) AS n_orders",
-        "CAST(sum(n_lines) AS BIGINT) AS n_lines",
-        "CAST(sum(n_return_lines) AS BIGINT) AS n_return_lines",
-        "min(first_ts) AS first_purchase_ts",
-        "max(last_ts) AS last_purchase_ts",
+        "min(cd) FILTER (WHERE past) AS first_any_cd",  # T without a purchase (see rfm)
+        "sum(net) FILTER (WHERE past) AS spend_total",
+        "sum(gross) FILTER (WHERE past) AS gross_spend",
+        "count(*) FILTER (WHERE past AND buy) AS n_orders",
+        "CAST(sum(n_lines) FILTER (WHERE past) AS BIGINT) AS n_lines",
+        "CAST(sum(n_return_lines) FILTER (WHERE past) AS BIGINT) AS n_return_lines",
+        "min(first_ts) FILTER (WHERE past) AS first_purchase_ts",
+        "max(last_ts) FILTER (WHERE past) AS last_purchase_ts",
     ]
     if staged.has_quantity:
-        aggs.append("sum(items) AS items_total")
+        aggs.append("sum(items) FILTER (WHERE past) AS items_total")
     return aggs
 
 

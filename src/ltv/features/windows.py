@@ -2,7 +2,7 @@
 
 For each window w (days): spend_{w}d (net), orders_{w}d, items_{w}d (with a quantity column),
 active_days_{w}d (cutoff-aligned days with a purchase line; calendar days for a midnight
-cutoff). Computed in the day pass (see `passes`) with FILTER clauses: one pass for all
+cutoff). Computed in the customer pass (see `passes`) with FILTER clauses: one pass for all
 windows, not one scan per window.
 
 Trends compare the daily rate in each window with the rate in the next longer one, e.g.
@@ -16,20 +16,23 @@ from ltv.features.context import Context
 from ltv.features.staging import Staged
 
 
-def _measures(staged: Staged) -> list[tuple[str, str, str]]:
-    """(column stem, day column summed over the window, SQL type of the column)."""
-    out = [("spend", "net", "DOUBLE"), ("orders", "n_orders", "BIGINT")]
+def _measures(staged: Staged) -> list[tuple[str, str]]:
+    """(column stem, SQL type of the column)."""
+    out = [("spend", "DOUBLE"), ("orders", "BIGINT")]
     if staged.has_quantity:
-        out.append(("items", "items", "DOUBLE"))
+        out.append(("items", "DOUBLE"))
     return out
 
 
 def aggregates(ctx: Context, staged: Staged) -> list[str]:
     aggs = []
     for w in ctx.params.windows:
-        aggs += [f"sum({col}) FILTER (WHERE bday < {w}) AS {stem}_{w}d"
-                 for stem, col, _ in _measures(staged)]
-        aggs.append(f"count(*) FILTER (WHERE bday < {w} AND gross > 0) AS active_days_{w}d")
+        inside = f"past AND bday < {w}"  # [cutoff - w days, cutoff)
+        aggs += [f"sum(net) FILTER (WHERE {inside}) AS spend_{w}d",
+                 f"count(*) FILTER (WHERE {inside} AND buy) AS orders_{w}d"]
+        if staged.has_quantity:
+            aggs.append(f"sum(items) FILTER (WHERE {inside}) AS items_{w}d")
+        aggs.append(f"count(*) FILTER (WHERE {inside} AND new_bday) AS active_days_{w}d")
     return aggs
 
 
@@ -37,7 +40,7 @@ def columns(ctx: Context, staged: Staged) -> dict[str, str]:
     windows = ctx.params.windows
     cols = {}
     for w in windows:
-        for stem, _, sql_type in _measures(staged):
+        for stem, sql_type in _measures(staged):
             cols[f"{stem}_{w}d"] = f"CAST(coalesce({{t}}.{stem}_{w}d, 0) AS {sql_type})"
         cols[f"active_days_{w}d"] = f"{{t}}.active_days_{w}d"
     for short, long in zip(windows, windows[1:]):

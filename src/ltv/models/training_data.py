@@ -84,3 +84,14 @@ def _quiet_build(db, cutoff, **kwargs) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return build_features(db, cutoff, **kwargs)
+
+
+def fill_optional_columns(features: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Add optional share/event columns a model was trained with but `features` lacks, as 0.
+
+    A feature table built at a later cutoff can rank other categories into its top K; the
+    model's columns then mean "no spend in that category", which is 0. Core columns are left
+    alone, so the model's own check still names any that are missing.
+    """
+    missing = [c for c in names if c not in features.columns and c.startswith(OPTIONAL_PREFIXES)]
+    return features.assign(**{c: 0.0 for c in missing}) if missing else features
