@@ -10,12 +10,14 @@ cutoff, horizon_days, labels=True, out=<parquet>, return_frame=False)`, timed wa
 the peak RSS of that process (DuckDB included) from ru_maxrss.
 
 On the smallest size it also times lifetimes' `summary_data_from_transaction_data` and
-`calibration_and_holdout_data` on the same purchase lines (loading the Parquet into pandas is
-timed separately), asserts that frequency / recency / T and frequency_holdout equal ltv's
-frequency / recency / T and label_purchase_days for every customer, and reports the speedup.
+`calibration_and_holdout_data` against ltv's `btyd_summary` on the same purchase lines, both
+the same way in one process (warm-up, then alternating rounds, medians; loading the Parquet
+into pandas for lifetimes is timed separately and not counted), asserts that frequency /
+recency / T and frequency_holdout equal ltv's frequency / recency / T and
+label_purchase_days for every customer, and reports the speedup.
 lifetimes is a bench-only dependency: `pip install -e '.[bench]'`. 0.11.3 runs under the
 project's pandas 3 / numpy 2 as long as `calibration_and_holdout_data` gets a
-monetary_value_col (see lifetimes_worker), so no separate environment is needed.
+monetary_value_col (see btyd_worker), so no separate environment is needed.
 
 Results are printed and written into benchmarks/RESULTS.md (the "features" section is
 replaced, other sections are kept) with the exact command.
@@ -43,6 +45,7 @@ RESULTS = HERE / "RESULTS.md"
 START, END = "2022-01-01", "2023-12-31"  # simulated observation period (END inclusive)
 TX_PER_CUSTOMER = 9.8  # what ltv.simulate's defaults give over START..END
 SECTION_START, SECTION_END = "<!-- features:start -->", "<!-- features:end -->"
+RUNS = 7  # timed rounds of the lifetimes comparison (after one warm-up call each)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -122,33 +125,42 @@ def ltv_worker(glob: str, cutoff: str, horizon: int, out: str) -> dict:
     logger = logging.getLogger("ltv.features")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(Collect())
+    busy = _machine_busy_seconds()
     wall, cpu = time.perf_counter(), time.process_time()
     build_features(transactions=glob, cutoff=cutoff, horizon_days=horizon, labels=True,
                    out=out, return_frame=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    busy = _machine_busy_seconds() - busy
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(out).metadata
     return {"seconds": wall, "cpu_seconds": cpu, "rows": meta.num_rows,
-            "columns": meta.num_columns, "max_rss_gb": _max_rss_gb(), "stages": stages}
+            "columns": meta.num_columns, "max_rss_gb": _max_rss_gb(), "stages": stages,
+            "other_cpu_seconds": max(busy - cpu, 0.0)}
 
 
-def summary_worker(glob: str, cutoff: str, horizon: int, out: str) -> dict:
-    from ltv.features import btyd_summary
+def _machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used (Linux /proc/stat; 0 elsewhere):
+    the difference over a run, minus the run's own CPU, is what other work took meanwhile."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
-    times = []
-    for _ in range(6):  # the first call also pays one-off imports (settings, DuckDB warm-up)
-        wall = time.perf_counter()
-        table = btyd_summary(transactions=glob, cutoff=cutoff, horizon_days=horizon)
-        times.append(time.perf_counter() - wall)
-    table.to_parquet(out)
-    return {"seconds": statistics.median(times[1:]), "first_call_seconds": times[0],
-            "rows": len(table), "max_rss_gb": _max_rss_gb()}
 
-
-def lifetimes_worker(glob: str, cutoff: str, horizon: int, out: str) -> dict:
+def btyd_worker(glob: str, cutoff: str, horizon: int, out: str) -> dict:
+    """lifetimes and ltv's btyd_summary timed the same way, in this one process: after one
+    untimed warm-up call of each, RUNS rounds that each time one lifetimes computation and
+    one ltv call back to back, so that whatever else the machine is doing weighs on both.
+    lifetimes gets its input already in pandas (the load is timed apart and not counted);
+    ltv reads the raw Parquet in every call."""
     import pandas as pd
     from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
+
+    from ltv.features import btyd_summary
 
     start = time.perf_counter()
     tx = pd.read_parquet(sorted(Path(glob).parent.glob("*.parquet")),
@@ -159,23 +171,52 @@ def lifetimes_worker(glob: str, cutoff: str, horizon: int, out: str) -> dict:
     # cutoff is exclusive in ltv; lifetimes' ends are inclusive, so end 1 ns before
     cal_end = cut - pd.Timedelta(1, "ns")
     obs_end = cut + pd.Timedelta(days=horizon) - pd.Timedelta(1, "ns")
-    start = time.perf_counter()
-    summary = summary_data_from_transaction_data(
-        purchases[purchases["ts"] < cut], "customer_id", "ts", monetary_value_col="amount",
-        freq="D", observation_period_end=cut - pd.Timedelta(days=1))
-    t_summary = time.perf_counter() - start
-    start = time.perf_counter()
-    # monetary_value_col is required here: without a value column lifetimes 0.11.3's holdout
-    # groupby has nothing left to aggregate and pandas >= 3 raises "No objects to concatenate"
-    cal = calibration_and_holdout_data(purchases, "customer_id", "ts",
-                                       calibration_period_end=cal_end,
-                                       observation_period_end=obs_end, freq="D",
-                                       monetary_value_col="amount")
-    t_cal = time.perf_counter() - start
-    summary.join(cal[["frequency_holdout", "duration_holdout"]]).reset_index().to_parquet(out)
-    return {"load_seconds": load, "summary_seconds": t_summary,
-            "calibration_holdout_seconds": t_cal, "customers": len(summary),
-            "max_rss_gb": _max_rss_gb()}
+
+    def lifetimes_run():
+        t0 = time.perf_counter()
+        summary = summary_data_from_transaction_data(
+            purchases[purchases["ts"] < cut], "customer_id", "ts", monetary_value_col="amount",
+            freq="D", observation_period_end=cut - pd.Timedelta(days=1))
+        t1 = time.perf_counter()
+        # monetary_value_col is required here: without a value column lifetimes 0.11.3's
+        # holdout groupby has nothing left to aggregate and pandas >= 3 raises "No objects
+        # to concatenate"
+        cal = calibration_and_holdout_data(purchases, "customer_id", "ts",
+                                           calibration_period_end=cal_end,
+                                           observation_period_end=obs_end, freq="D",
+                                           monetary_value_col="amount")
+        t2 = time.perf_counter()
+        return summary.join(cal[["frequency_holdout", "duration_holdout"]]), t1 - t0, t2 - t1
+
+    def ltv_run():
+        t0 = time.perf_counter()
+        table = btyd_summary(transactions=glob, cutoff=cutoff, horizon_days=horizon)
+        return table, time.perf_counter() - t0
+
+    # warm-up, not counted: first-call costs (imports, caches, ltv's scratch DuckDB database)
+    t0 = time.perf_counter()
+    lifetimes_run()
+    first_lifetimes = time.perf_counter() - t0
+    first_ltv = ltv_run()[1]
+    rounds = []
+    for _ in range(RUNS):
+        ref, t_summary, t_cal = lifetimes_run()
+        table, t_ltv = ltv_run()
+        rounds.append((t_summary, t_cal, t_ltv))
+    ref.reset_index().to_parquet(Path(out).with_name("lifetimes_summary.parquet"))
+    table.to_parquet(out)
+    med = statistics.median
+    return {"load_seconds": load, "runs": RUNS,
+            "first_call_seconds": [first_lifetimes, first_ltv],
+            "summary_seconds": med(r[0] for r in rounds),
+            "calibration_holdout_seconds": med(r[1] for r in rounds),
+            "lifetimes_seconds": med(r[0] + r[1] for r in rounds),
+            "lifetimes_range": [min(r[0] + r[1] for r in rounds),
+                                max(r[0] + r[1] for r in rounds)],
+            "ltv_seconds": med(r[2] for r in rounds),
+            "ltv_range": [min(r[2] for r in rounds), max(r[2] for r in rounds)],
+            "speedup_per_round": [(r[0] + r[1]) / r[2] for r in rounds],
+            "rows": len(table), "customers": len(ref)}
 
 
 def _max_rss_gb() -> float:
@@ -264,7 +305,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
-        fn = {"ltv": ltv_worker, "summary": summary_worker, "lifetimes": lifetimes_worker}[kind]
+        fn = {"ltv": ltv_worker, "btyd": btyd_worker}[kind]
         print(json.dumps(fn(rest[0], rest[1], int(rest[2]), rest[3])))
         return
 
@@ -299,23 +340,24 @@ def lifetimes_compare(data: dict, args, ltv_out: Path, ltv_res: dict) -> dict | 
     except ImportError:
         print("lifetimes is not installed (pip install -e '.[bench]'): comparison skipped")
         return None
-    print("lifetimes on the same data ...", flush=True)
+    print(f"lifetimes vs ltv btyd_summary on the same data, {RUNS} alternating rounds ...",
+          flush=True)
     ref_out = args.data_dir / "lifetimes_summary.parquet"
-    lt = run_worker("lifetimes", data["glob"], args.cutoff, args.horizon, ref_out)
     summary_out = args.data_dir / "btyd_summary.parquet"
-    summ = run_worker("summary", data["glob"], args.cutoff, args.horizon, summary_out)
+    bt = run_worker("btyd", data["glob"], args.cutoff, args.horizon, summary_out)
     agreement = compare(str(ltv_out), str(ref_out), "label_purchase_days")
     agreement_summary = compare(str(summary_out), str(ref_out), "frequency_holdout")
-    assert summ["rows"] == agreement_summary["customers_compared"]
-    lt_total = lt["summary_seconds"] + lt["calibration_holdout_seconds"]
-    result = {"data": data, "lifetimes": lt, "agreement": agreement, "ltv": ltv_res,
-              "summary": summ, "speedup": lt_total / summ["seconds"],
-              "speedup_full": lt_total / ltv_res["seconds"]}
-    print(f"lifetimes {lt_total:.2f} s (+{lt['load_seconds']:.2f} s loading) vs ltv "
-          f"btyd_summary {summ['seconds']:.2f} s: {result['speedup']:.0f}x (full feature build "
-          f"{ltv_res['seconds']:.2f} s: {result['speedup_full']:.1f}x); identical "
-          f"frequency/recency/T and frequency_holdout for all "
-          f"{agreement['customers_compared']:,} customers, in both ltv tables", flush=True)
+    assert bt["rows"] == agreement_summary["customers_compared"]
+    result = {"data": data, "btyd": bt, "agreement": agreement, "ltv": ltv_res,
+              "speedup": bt["lifetimes_seconds"] / bt["ltv_seconds"],
+              "speedup_full": bt["lifetimes_seconds"] / ltv_res["seconds"]}
+    print(f"lifetimes {bt['lifetimes_seconds']:.2f} s (+{bt['load_seconds']:.2f} s loading) vs "
+          f"ltv btyd_summary {bt['ltv_seconds']:.3f} s (medians of {RUNS}): "
+          f"{result['speedup']:.0f}x, per round {min(bt['speedup_per_round']):.0f}x to "
+          f"{max(bt['speedup_per_round']):.0f}x (full feature build {ltv_res['seconds']:.2f} s: "
+          f"{result['speedup_full']:.1f}x); identical frequency/recency/T and "
+          f"frequency_holdout for all {agreement['customers_compared']:,} customers, in both "
+          "ltv tables", flush=True)
     return result
 
 
@@ -330,15 +372,19 @@ def report(rows, lt, stage_lines, command, args) -> str:
         f"horizon_days={args.horizon}, labels=True, out=<parquet>, return_frame=False)`: "
         "every feature family that transactions alone give (BTYD summary, totals, 5 windows, "
         "trends, intervals, top-10 category shares, 52-week sequences) plus labels, written "
-        "to Parquet. One subprocess per size; peak RSS is that process's ru_maxrss.",
+        "to Parquet. One subprocess per size; peak RSS is that process's ru_maxrss; others' "
+        "CPU s: what other processes of the machine used during the run (/proc/stat), since "
+        "the 2 cores are shared.",
         "",
-        "| transactions | customers | feature rows x cols | wall s | CPU s | peak RSS GiB | data |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| transactions | customers | feature rows x cols | wall s | CPU s | others' CPU s "
+        "| peak RSS GiB | data |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size, data, res in rows:
         lines.append(f"| {data['transactions']:,} | {data['customers']:,} | {res['rows']:,} x "
                      f"{res['columns']} | {res['seconds']:.1f} | {res['cpu_seconds']:.1f} | "
-                     f"{res['max_rss_gb']:.2f} | {data['generator']} |")
+                     f"{res['other_cpu_seconds']:.0f} | {res['max_rss_gb']:.2f} | "
+                     f"{data['generator']} |")
     big = [(data, res) for size, data, res in rows if size >= 10**8]
     if big:
         data, res = big[-1]
@@ -347,35 +393,53 @@ def report(rows, lt, stage_lines, command, args) -> str:
                   f"({res['seconds']:.0f} s wall, {res['cpu_seconds']:.0f} s CPU). The simulator "
                   f"gives {data['transactions'] / data['customers']:.1f} transactions per "
                   "customer, so the table has one row per ~10 transactions and per-customer "
-                  "work (customer-level passes, the final join, 2 x 52-element sequences and "
-                  "Parquet encoding of the 10M-row output) is most of the time."]
+                  "work (the customer pass, the final join, 2 x 52-element sequences and "
+                  "Parquet encoding of the 10M-row output) is more than half of the time. "
+                  f"Other processes used {res['other_cpu_seconds']:.0f} CPU seconds of the "
+                  f"machine during this run (of {os.cpu_count()} x {res['seconds']:.0f} s): "
+                  "the cores are shared, and wall time grows with what others take."]
     if stage_lines:
         lines += ["", f"Stages of the largest run ({label(rows[-1][0])}), from the "
-                  "`ltv.features` debug log (CPU counts both DuckDB threads; `write` is the "
-                  "final join, the dense weekly lists and Parquet encoding):", "", "```",
+                  "`ltv.features` debug log (CPU counts all threads). customers: the one scan "
+                  "of the lines grouped to (customer, day, order), one window and one GROUP BY "
+                  "for BTYD, totals, windows, intervals, sparse weekly lists and labels; "
+                  "percat + categories: category shares (a second scan of the lines); "
+                  "write: the final join streamed out as Arrow batches, dense weekly lists in "
+                  "numpy, Parquet encoded by pyarrow on its own thread:", "", "```",
                   *stage_lines, "```"]
     if lt:
-        a, t = lt["agreement"], lt["lifetimes"]
-        total = t["summary_seconds"] + t["calibration_holdout_seconds"]
+        a, t = lt["agreement"], lt["btyd"]
+        ratios = t["speedup_per_round"]
         lines += [
             "",
             f"### Against lifetimes 0.11.3 on the {lt['data']['transactions']:,}-transaction "
             "data (same cutoff and horizon)",
             "",
-            "| what | seconds |",
-            "|---|---:|",
-            f"| lifetimes `summary_data_from_transaction_data` | {t['summary_seconds']:.1f} |",
-            f"| lifetimes `calibration_and_holdout_data` | {t['calibration_holdout_seconds']:.1f} |",
-            f"| lifetimes, both together | {total:.2f} |",
-            f"| (lifetimes: loading the Parquet into pandas, not counted) | {t['load_seconds']:.2f} |",
+            f"Both sides timed the same way, in one process: one untimed warm-up call each, "
+            f"then {t['runs']} rounds of one lifetimes computation followed by one ltv call; "
+            "medians (range) in seconds. lifetimes gets the purchase lines already in pandas; "
+            "ltv reads the raw Parquet in every call. The warm-up calls took "
+            f"{t['first_call_seconds'][0]:.2f} s (lifetimes) and {t['first_call_seconds'][1]:.3f}"
+            " s (ltv, which opens its process-wide scratch DuckDB database there).",
+            "",
+            "| what | median s | range s |",
+            "|---|---:|---:|",
+            f"| lifetimes `summary_data_from_transaction_data` | {t['summary_seconds']:.2f} | |",
+            f"| lifetimes `calibration_and_holdout_data` | "
+            f"{t['calibration_holdout_seconds']:.2f} | |",
+            f"| lifetimes, both together | {t['lifetimes_seconds']:.2f} | "
+            f"{t['lifetimes_range'][0]:.2f} - {t['lifetimes_range'][1]:.2f} |",
+            f"| (lifetimes: loading the Parquet into pandas, once, not counted) | "
+            f"{t['load_seconds']:.2f} | |",
             f"| ltv `btyd_summary(transactions=<parquet>, cutoff, horizon_days)`, from raw "
-            f"Parquet: the same two tables in one query (median of 5 calls after a first one "
-            f"of {lt['summary']['first_call_seconds']:.2f} s) | {lt['summary']['seconds']:.2f} |",
+            f"Parquet: the same two tables in one query | {t['ltv_seconds']:.3f} | "
+            f"{t['ltv_range'][0]:.3f} - {t['ltv_range'][1]:.3f} |",
             f"| ltv `build_features`, all {lt['ltv']['columns']} columns incl. labels, from raw "
-            f"Parquet | {lt['ltv']['seconds']:.2f} |",
+            f"Parquet (the benchmark run above, once) | {lt['ltv']['seconds']:.2f} | |",
             "",
             f"Speedup of ltv's BTYD summary + holdout over lifetimes: **{lt['speedup']:.0f}x** "
-            f"(the whole feature table, {lt['speedup_full']:.1f}x). frequency, recency and T "
+            f"(ratio of the medians; per round {min(ratios):.0f}x to {max(ratios):.0f}x; the "
+            f"whole feature table, {lt['speedup_full']:.1f}x). frequency, recency and T "
             f"are identical for all {a['customers_compared']:,} customers lifetimes reports, "
             "and frequency_holdout == label_purchase_days for all of them, in both ltv "
             f"tables; monetary_value agrees to {a['max_abs_monetary_diff']:.1e} (float "

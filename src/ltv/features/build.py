@@ -75,7 +75,8 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
         read directly by DuckDB instead of the warehouse table of the same name.
     windows: trailing windows in days; top_k_categories: share columns (0: none);
     sequence_weeks: length of seq_spend/seq_orders (0: none).
-    out: also write the table to this .parquet or .csv file (atomically), straight from DuckDB.
+    out: also write the table to this .parquet or .csv file (atomically), from Arrow batches
+        (see `output`).
     return_frame: False returns None instead of a DataFrame: with `out`, the rows then never
         pass through Python (what a 10M-customer table needs: its sequence lists alone would
         be tens of millions of Python objects).
@@ -124,7 +125,7 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
                 with ctx.timed("write"):
                     output.write(con, table.schema, table.to_batches(), out)
             with ctx.timed("to pandas"):
-                return output.to_frame(con, table)
+                return output.to_frame(table)
     finally:
         if ctx is not None:
             ctx.drop_all()
@@ -136,7 +137,8 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
 
 
 def _default_cutoff(con, inputs: Inputs) -> dt.datetime:
-    last = con.execute(f"SELECT max(ts) FROM {inputs.sources['transactions'].view}").fetchall()[0][0]
+    view = inputs.sources["transactions"].view
+    last = con.execute(f"SELECT max(ts) FROM {view}").fetchall()[0][0]
     if last is None:
         raise SchemaError("the transactions are empty, so there is no default cutoff",
                           "ingest transactions first, or pass a cutoff", table="transactions")
@@ -158,7 +160,6 @@ def _assemble(ctx: Context, *, order: bool) -> str:
     """Build every part and return the SELECT that joins them into the feature table."""
     staged = stage(ctx)
     base = passes.customer_pass(ctx, staged, CUSTOMER_PASS)
-    ctx.drop(staged.orders)  # the largest temp table: not needed any more
     if not ctx.scalar(f"SELECT count(*) FROM {base}"):
         warnings.warn(f"no transaction before the cutoff {ctx.cutoff}: the feature table is "
                       "empty", stacklevel=3)

@@ -14,9 +14,10 @@ from ltv.features.staging import Staged
 
 
 def aggregates(ctx: Context, staged: Staged) -> list[str]:
-    # aggregates skip NULLs: the first purchase day and repeat orders of a day drop out
+    # aggregates skip NULLs: the first purchase day and repeat orders of a day drop out.
+    # No avg(gap): the gaps add up to recency, so their mean is recency / frequency (rfm),
+    # exactly, and every aggregate in the customer pass costs ~1 s per 10M customers.
     return [
-        "avg(gap) FILTER (WHERE past) AS ipt_mean",
         "stddev_samp(gap) FILTER (WHERE past) AS ipt_std",
         "CAST(min(gap) FILTER (WHERE past) AS DOUBLE) AS ipt_min",
         "CAST(max(gap) FILTER (WHERE past) AS DOUBLE) AS ipt_max",
@@ -25,6 +26,8 @@ def aggregates(ctx: Context, staged: Staged) -> list[str]:
 
 
 def columns(ctx: Context, staged: Staged) -> dict[str, str]:
-    cols = {c: f"{{t}}.{c}" for c in ("ipt_mean", "ipt_std", "ipt_min", "ipt_max", "ipt_last")}
-    cols["ipt_cv"] = "{t}.ipt_std / nullif({t}.ipt_mean, 0)"
+    mean = "({t}.recency / nullif({t}.frequency, 0))"  # NULL without a gap
+    cols = {"ipt_mean": mean}
+    cols.update({c: f"{{t}}.{c}" for c in ("ipt_std", "ipt_min", "ipt_max", "ipt_last")})
+    cols["ipt_cv"] = f"{{t}}.ipt_std / nullif({mean}, 0)"
     return cols

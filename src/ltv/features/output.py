@@ -5,11 +5,12 @@ The final SELECT streams out as Arrow record batches; `finish` turns each into i
 
 Parquet is written by pyarrow on a thread of its own, while DuckDB and numpy produce the next
 batch. For this table (10M rows x 75 numbers + 2 x 52-element lists) pyarrow's encoder needs
-about a third of the CPU of DuckDB's COPY, whose list encoding is slow. No dictionary
-encoding: almost every column is a continuous number, where trying a dictionary first only
-costs time (the file is ~40% larger than with dictionaries on the count columns).
-CSV (small tables) and DataFrames go through DuckDB from the finished Arrow table, so their
-types and formatting are DuckDB's.
+less than half the CPU of DuckDB's COPY, whose list encoding is slow. Dictionary encoding
+only for integer columns (counts, few distinct values: smaller at no cost); the other columns
+are continuous numbers, where trying a dictionary first costs ~60% more encoding time for a
+~25% smaller file.
+CSV (small tables) is written by DuckDB from the finished Arrow table, so its formatting
+(of the lists too) is DuckDB's; DataFrames come from Arrow.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from ltv.schema import sql_string
 
 Finish = Callable[[pa.RecordBatch], pa.RecordBatch]
 BATCH_ROWS = 131_072  # also the Parquet row group; ~110 MB of dense lists at 52 weeks
-PARQUET = dict(compression="snappy", use_dictionary=False)
 
 
 def check_path(out: str | Path) -> Path:
@@ -46,10 +46,20 @@ def check_path(out: str | Path) -> Path:
 
 def batches(con: duckdb.DuckDBPyConnection, query: str,
             finish: Finish) -> tuple[pa.Schema, Iterable[pa.RecordBatch]]:
-    """The finished schema and a lazy stream of the finished batches of `query`."""
+    """The finished schema and a lazy stream of the finished batches of `query`. Closing
+    the stream early (a generator's close()) releases DuckDB's result, which would otherwise
+    keep the connection busy."""
     reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
     empty = pa.RecordBatch.from_pylist([], schema=reader.schema)
-    return finish(empty).schema, (finish(b) for b in reader)
+
+    def stream():
+        try:
+            for batch in reader:
+                yield finish(batch)
+        finally:
+            reader.close()
+
+    return finish(empty).schema, stream()
 
 
 def to_table(con: duckdb.DuckDBPyConnection, query: str, finish: Finish) -> pa.Table:
@@ -57,9 +67,10 @@ def to_table(con: duckdb.DuckDBPyConnection, query: str, finish: Finish) -> pa.T
     return pa.Table.from_batches(list(stream), schema=schema)
 
 
-def to_frame(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pd.DataFrame:
-    with _registered(con, table) as name:
-        return con.execute(f"SELECT * FROM {name}").df()
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    # Arrow's conversion gives the dtypes DuckDB's .df() gives (checked on every column of the
+    # feature table), in the table's row order, which a SELECT would not promise
+    return table.to_pandas()
 
 
 @contextmanager
@@ -84,13 +95,26 @@ def write(con: duckdb.DuckDBPyConnection, schema: pa.Schema,
         if path.suffix.lower() == ".parquet":
             _write_parquet(schema, stream, tmp)
         else:
-            with _registered(con, pa.Table.from_batches(list(stream), schema=schema)) as name:
-                con.execute(f"COPY {name} TO {sql_string(str(tmp))} (FORMAT csv, HEADER true)")
+            _write_csv(con, pa.Table.from_batches(list(stream), schema=schema), tmp)
         os.replace(tmp, path)
     finally:
+        if hasattr(stream, "close"):  # stopped early: let go of DuckDB's result first
+            stream.close()
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _write_csv(con: duckdb.DuckDBPyConnection, table: pa.Table, path: Path) -> None:
+    """DuckDB writes the CSV (pyarrow's writer has no list columns), in the table's row order:
+    the build turns preserve_insertion_order off, which would let COPY reorder batches."""
+    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        with _registered(con, table) as name:
+            con.execute(f"COPY {name} TO {sql_string(str(path))} (FORMAT csv, HEADER true)")
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
 
 
 def _write_parquet(schema: pa.Schema, stream: Iterable[pa.RecordBatch], path: Path) -> None:
@@ -98,15 +122,19 @@ def _write_parquet(schema: pa.Schema, stream: Iterable[pa.RecordBatch], path: Pa
     GIL in their C++ parts, so the two overlap)."""
     todo: queue.Queue = queue.Queue(maxsize=2)
     failed: list[BaseException] = []
+    dictionary = [f.name for f in schema if pa.types.is_integer(f.type)]
 
     def writer() -> None:
+        ended = False  # the producer's None arrived
         try:
-            with pq.ParquetWriter(path, schema, **PARQUET) as out:
+            with pq.ParquetWriter(path, schema, compression="snappy",
+                                  use_dictionary=dictionary) as out:
                 while (batch := todo.get()) is not None:
                     out.write_batch(batch)
+                ended = True
         except BaseException as err:  # re-raised by the producer
             failed.append(err)
-            while todo.get() is not None:  # drain, so that the producer never blocks
+            while not ended and todo.get() is not None:  # so that the producer never blocks
                 pass
 
     thread = threading.Thread(target=writer, name="ltv-features-parquet")
