@@ -68,7 +68,7 @@ def simulate_spend(x, p, q, v, x_holdout=None, seed=0):
 @pytest.fixture(scope="session")
 def cdnow():
     """The CDNOW sample (2,357 customers; weeks; zbar in dollars)."""
-    return pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
+    return pd.read_csv(DATA / "cdnow_rfm_summary.csv")
 
 
 @pytest.fixture(scope="session")
