@@ -179,3 +179,40 @@ def backtest(
         console.print(metrics_table(result.metrics))
     if result.report_path:
         console.print(f"report: {result.report_path}")
+
+
+@app.command("rolling-backtest")
+@fail_cleanly
+def rolling_backtest(
+    cutoff: str = typer.Option(..., help="Newest origin; the others step back from it (UTC)."),
+    db: Optional[Path] = typer.Option(None, help="Warehouse file (DuckDB)."),
+    transactions: Optional[str] = typer.Option(None, help="Transactions file instead of --db "
+                                               "(ingested into a scratch warehouse)."),
+    format: str = typer.Option("canonical", "--format", "-f", help="Layout of --transactions."),
+    horizon: int = typer.Option(90, help="Horizon in days."),
+    origins: int = typer.Option(3, help="Number of origins: cutoff, cutoff - step, ..."),
+    step: Optional[int] = typer.Option(None, help="Days between origins (default: the horizon)."),
+    models: str = typer.Option("auto", help="Comma list of btyd, gbdt, deep, auto."),
+    out: Optional[Path] = typer.Option(None, help="Per-origin metrics (.csv or .parquet)."),
+):
+    """Repeat the backtest at several cutoffs; print mean ± std, write each origin to --out."""
+    from ltv.cli_support import rolling_table
+    from ltv.errors import LTVError
+    from ltv.evaluation.rolling import rolling_backtest_file, rolling_origin_backtest
+
+    if (db is None) == (transactions is None):
+        raise LTVError("pass exactly one of --db and --transactions",
+                       "--db shop.duckdb for a warehouse, --transactions tx.parquet for a file")
+    options = dict(origins=origins, step_days=step, models=models)
+    with progress_bar("rolling backtest") as tick:
+        if db is not None:
+            result = rolling_origin_backtest(db, cutoff, horizon, progress=tick, **options)
+        else:
+            result = rolling_backtest_file(transactions, cutoff, horizon, format=format,
+                                           progress=tick, **options)
+    console.print("origins: " + ", ".join(f"{o:%Y-%m-%d}" for o in result.origins))
+    console.print(rolling_table(result.summary, title=f"{horizon}-day horizon, mean ± std over "
+                                f"{len(result.origins)} origins"))
+    if out is not None:
+        result.write(out)
+        console.print(f"[green]wrote[/] {len(result.per_origin):,} rows (origin x model) to {out}")

@@ -67,15 +67,39 @@ def progress_bar(description: str) -> Iterator[Callable[..., None]]:
         yield tick
 
 
+HEADLINE_METRICS = ("gini", "spearman", "decile_mape", "top_decile_capture", "auc", "bias",
+                    "coverage")
+
+
 def metrics_table(results: dict[str, dict[str, float]]):
     """A Rich table of the headline metrics, one row per model."""
     from rich.table import Table
 
-    columns = ["gini", "spearman", "decile_mape", "top_decile_capture", "auc", "bias", "coverage"]
     table = Table(title="out-of-time metrics")
     table.add_column("model")
-    for col in columns:
+    for col in HEADLINE_METRICS:
         table.add_column(col, justify="right")
     for model, values in results.items():
-        table.add_row(model, *(f"{values.get(c, float('nan')):.3f}" for c in columns))
+        table.add_row(model, *(f"{values.get(c, float('nan')):.3f}" for c in HEADLINE_METRICS))
+    return table
+
+
+def rolling_table(summary, title: str = "rolling-origin metrics: mean ± std over origins"):
+    """A Rich table of the headline metrics as 'mean ± std', one row per metric, one column per
+    model (models are few, so this stays readable in 80 columns).
+
+    `summary` is `RollingResult.summary` (model, metric, mean, std).
+    """
+    from rich.table import Table
+
+    stats = {(r.model, r.metric): (r.mean, r.std) for r in summary.itertuples(index=False)}
+    models = list(dict.fromkeys(summary["model"]))
+    table = Table(title=title)
+    table.add_column("metric")
+    for model in models:
+        table.add_column(model, justify="right", no_wrap=True)
+    nan = (float("nan"), float("nan"))
+    for metric in HEADLINE_METRICS:
+        table.add_row(metric, *("{:.3f} ± {:.3f}".format(*stats.get((m, metric), nan))
+                                for m in models))
     return table

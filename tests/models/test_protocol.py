@@ -19,6 +19,7 @@ from ltv.errors import LTVError, NotFittedError, SchemaError
 from ltv.evaluation.metrics import auc, spearman
 from ltv.features import build_features
 from ltv.models.btyd_model import BTYDModel
+from ltv.models.deep import DeepModel
 from ltv.models.ensemble import EnsembleModel
 from ltv.models.gbdt import GBDTModel
 from ltv.models.persistence import MANIFEST, CorruptModelError
@@ -38,6 +39,9 @@ FACTORIES = [
     pytest.param(lambda: GBDTModel(objective="hurdle", n_estimators=100, learning_rate=0.1,
                                    num_threads=1), id="gbdt-hurdle"),
     pytest.param(lambda: EnsembleModel(candidates=("btyd", "gbdt")), id="ensemble"),
+    # Both sequence encoders, two cross layers; few epochs keep the suite quick.
+    pytest.param(lambda: DeepModel(sequence_encoder="both", max_epochs=8, patience=2),
+                 id="deep"),
 ]
 
 CUTOFF, HORIZON = "2023-04-01", 60

@@ -1,62 +1,66 @@
 """`auto`: a blend of model families with weights learned on earlier windows.
 
 fit:
-1. Split the training data in time (`validation_split`): every candidate family is fitted on
-   the inner windows and predicts the validation window (origin t - H), which no inner model
-   has seen.
-2. Greedy forward selection on that window: start from the best single family, add a family
-   only if the blend's validation score improves by more than `min_gain`. Blend weights are
-   non-negative least squares of the label on the members' predictions, so the blend is
-   calibrated in scale as well as in rank.
-3. Refit the kept families on all windows (and the snapshot at t) and keep the weights.
+1. Validation origins in time (`validation_splits`): the latest labeled windows before the
+   cutoff. For each origin, every candidate is fitted on the windows that end by it and
+   predicts its window, which no inner model has seen.
+2. Forward selection and weights on those windows (`blend`): the best single candidate
+   first; another is added only if the blend's mean score over the origins improves by
+   more than `min_gain`. Weights are a convex mix, scaled by 1 or by the pooled validation
+   balance, whichever scores better.
+3. Refit the kept candidates on all windows (and the snapshot at t) and keep the weights.
 
-The score is gini + spearman + top-10% capture - decile MAPE on the validation window: the
-four ranking/calibration numbers the LTV literature reports, on comparable 0..1 scales.
+Choices are made on windows before the cutoff only, so `auto` is as honest as any member,
+and with the best single member always available it is never worse than that member on the
+validation windows.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
 
-from ltv.evaluation import metrics
+from ltv.models.blend import Window, forward_select, selection_score
 from ltv.models.persistence import read_model_dir, write_model_dir
 from ltv.models.protocol import LTVModel, TrainingData
-from ltv.models.validation import validation_split
+from ltv.models.validation import validation_splits
 
 DEFAULT_CANDIDATES: dict[str, dict] = {
     "btyd": {"family": "btyd", "transaction_model": "bgnbd"},
     "paretonbd": {"family": "btyd", "transaction_model": "paretonbd"},
     "gbdt": {"family": "gbdt", "objective": "tweedie"},
     "hurdle": {"family": "gbdt", "objective": "hurdle"},
+    "deep": {"family": "deep"},
 }
 
 
-def selection_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Higher is better; see the module docstring."""
-    mape = metrics.decile_mape(y_true, y_pred)
-    return (metrics.normalized_gini(y_true, y_pred) + metrics.spearman(y_true, y_pred)
-            + metrics.top_decile_capture(y_true, y_pred) - (0.0 if np.isnan(mape) else mape))
+def available(candidates: tuple[str, ...]) -> list[str]:
+    """The candidates whose libraries are installed; the deep one needs TensorFlow."""
+    if "deep" in candidates and importlib.util.find_spec("keras") is None:
+        warnings.warn("TensorFlow is not installed: auto blends without the deep family "
+                      "(pip install 'ltv[deep]' to include it)", stacklevel=3)
+        candidates = tuple(c for c in candidates if c != "deep")
+        if not candidates:
+            from ltv.models.deep.model import require_tensorflow
 
-
-def blend_weights(predictions: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-    """Non-negative least squares weights (columns of `predictions` are members)."""
-    weights, _ = nnls(predictions, y_true)
-    if not np.any(weights > 0):  # degenerate (e.g. all-zero labels): fall back to the mean
-        weights = np.full(predictions.shape[1], 1.0 / predictions.shape[1])
-    return weights
+            require_tensorflow()
+    return list(candidates)
 
 
 class EnsembleModel(LTVModel):
     family = "ensemble"
 
-    def __init__(self, candidates: tuple[str, ...] = ("btyd", "paretonbd", "gbdt", "hurdle"),
-                 min_gain: float = 0.005, alias: str | None = None, seed: int = 0):
+    def __init__(self, candidates: tuple[str, ...] = tuple(DEFAULT_CANDIDATES),
+                 min_gain: float = 0.005, validation_origins: int = 3, max_members: int = 3,
+                 alias: str | None = None, seed: int = 0):
         self.candidates = tuple(candidates)
         self.min_gain = min_gain
+        self.validation_origins = validation_origins
+        self.max_members = max_members
         self.alias = alias
         self.seed = seed
 
@@ -68,35 +72,29 @@ class EnsembleModel(LTVModel):
     def fit(self, data: TrainingData) -> "EnsembleModel":
         from ltv.models.registry import make_model
 
-        inner, validation = validation_split(data)
-        y = validation["label_spend"].to_numpy(dtype=float)
-        preds, scores = {}, {}
-        for key in self.candidates:
-            model = make_model(**DEFAULT_CANDIDATES[key], alias=key).fit(inner)
-            preds[key] = model.predict(validation)["ltv"].to_numpy()
-            scores[key] = selection_score(y, preds[key])
-        chosen, weights, best = self._select(preds, y, scores)
-        members = [make_model(**DEFAULT_CANDIDATES[k], alias=k).fit(data) for k in chosen]
-        self.validation_scores_ = scores
-        self.validation_score_ = best
-        self.weights_ = dict(zip(chosen, map(float, weights)))
+        splits = validation_splits(data, self.validation_origins)
+        names = available(self.candidates)
+        windows, per_origin = [], {k: [] for k in names}
+        for inner, validation in splits:
+            y = validation["label_spend"].to_numpy(dtype=float)
+            columns = []
+            for key in names:
+                model = make_model(**DEFAULT_CANDIDATES[key], alias=key).fit(inner)
+                columns.append(model.predict(validation)["ltv"].to_numpy())
+            windows.append(Window(np.column_stack(columns), y))
+        for window in windows:
+            for i, key in enumerate(names):
+                per_origin[key].append(selection_score(window.y, window.predictions[:, i]))
+        blend = forward_select(windows, names, self.min_gain, self.max_members)
+        members = [make_model(**DEFAULT_CANDIDATES[k], alias=k).fit(data) for k in blend.members]
+        self.validation_origins_ = [str(inner.cutoff.date()) for inner, _ in splits]
+        self.validation_scores_ = {k: float(np.mean(v)) for k, v in per_origin.items()}
+        self.validation_score_ = blend.score
+        self.weights_ = dict(zip(blend.members, map(float, blend.weights)))
+        self.scale_ = float(blend.scale)
         self.members_ = members
         self.feature_names_ = sorted({c for m in members for c in m.feature_names_})
         return self
-
-    def _select(self, preds: dict[str, np.ndarray], y: np.ndarray, scores: dict[str, float]):
-        order = sorted(scores, key=scores.get, reverse=True)
-        chosen = [order[0]]
-        weights = blend_weights(preds[order[0]][:, None], y)
-        best = selection_score(y, preds[order[0]] * weights[0])
-        for key in order[1:]:
-            trial = chosen + [key]
-            matrix = np.column_stack([preds[k] for k in trial])
-            trial_weights = blend_weights(matrix, y)
-            score = selection_score(y, matrix @ trial_weights)
-            if score > best + self.min_gain and trial_weights[-1] > 0:
-                chosen, weights, best = trial, trial_weights, score
-        return chosen, weights, best
 
     # ---- predict ----------------------------------------------------------------------------
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -107,8 +105,9 @@ class EnsembleModel(LTVModel):
         stack = {col: np.column_stack([o[col].to_numpy() for o in outputs])
                  for col in ("ltv", "ltv_lo", "ltv_hi", "p_active")}
         share = weights / weights.sum()
-        return self._frame(features, stack["ltv"] @ weights, stack["ltv_lo"] @ weights,
-                           stack["ltv_hi"] @ weights, stack["p_active"] @ share)
+        money = weights * self.scale_
+        return self._frame(features, stack["ltv"] @ money, stack["ltv_lo"] @ money,
+                           stack["ltv_hi"] @ money, stack["p_active"] @ share)
 
     # ---- persistence ------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -120,7 +119,9 @@ class EnsembleModel(LTVModel):
 
         write_model_dir(path, {
             "family": self.family, "class": type(self).__name__, "params": self.get_params(),
-            "weights": self.weights_, "members": [m.name for m in self.members_],
+            "weights": self.weights_, "scale": self.scale_,
+            "members": [m.name for m in self.members_],
+            "validation_origins": self.validation_origins_,
             "validation_scores": self.validation_scores_,
             "validation_score": self.validation_score_, "feature_names": self.feature_names_,
         }, write)
@@ -133,6 +134,8 @@ class EnsembleModel(LTVModel):
         model = cls(**manifest["params"])
         model.members_ = [load_model(Path(path) / "members" / name) for name in manifest["members"]]
         model.weights_ = manifest["weights"]
+        model.scale_ = float(manifest["scale"])
+        model.validation_origins_ = manifest["validation_origins"]
         model.validation_scores_ = manifest["validation_scores"]
         model.validation_score_ = manifest["validation_score"]
         model.feature_names_ = manifest["feature_names"]

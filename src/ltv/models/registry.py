@@ -12,6 +12,7 @@ from typing import Any
 
 from ltv.errors import LTVError
 from ltv.models.btyd_model import BTYDModel
+from ltv.models.deep import DeepModel
 from ltv.models.ensemble import EnsembleModel
 from ltv.models.gbdt import GBDTModel
 from ltv.models.persistence import MANIFEST, CorruptModelError
@@ -20,6 +21,7 @@ from ltv.models.protocol import LTVModel
 FAMILIES: dict[str, type[LTVModel]] = {
     "btyd": BTYDModel,
     "gbdt": GBDTModel,
+    "deep": DeepModel,
     "ensemble": EnsembleModel,
 }
 

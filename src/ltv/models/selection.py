@@ -7,7 +7,7 @@ from ltv.models.protocol import LTVModel
 
 FAMILY_CHOICES = ("btyd", "gbdt", "deep", "auto")
 # The candidates of the auto blend that each family contributes (see ensemble.DEFAULT_CANDIDATES).
-FAMILY_CANDIDATES = {"btyd": ("btyd", "paretonbd"), "gbdt": ("gbdt", "hurdle")}
+FAMILY_CANDIDATES = {"btyd": ("btyd", "paretonbd"), "gbdt": ("gbdt", "hurdle"), "deep": ("deep",)}
 
 
 def parse_families(text: str | None) -> list[str]:

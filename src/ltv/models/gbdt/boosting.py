@@ -16,7 +16,6 @@ machine) into validation, and the refit again uses everyone.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,31 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ltv.errors import LTVError
-
-VALIDATION_BUCKETS = 5  # 1 in 5 customers validates when there is only one window
-
-
-@dataclass(frozen=True)
-class Split:
-    """Boolean masks over the training rows; `how` says which rule made them."""
-
-    train: np.ndarray
-    valid: np.ndarray
-    how: str  # "latest window" or "customer hash"
-
-
-def validation_split(frame: pd.DataFrame) -> Split:
-    cutoffs = pd.to_datetime(frame["cutoff"])
-    if cutoffs.nunique() >= 2:
-        valid = (cutoffs == cutoffs.max()).to_numpy()
-        return Split(~valid, valid, "latest window")
-    ids = frame["customer_id"].astype(str)
-    bucket = ids.map(lambda s: zlib.crc32(s.encode()) % VALIDATION_BUCKETS).to_numpy()
-    valid = bucket == 0
-    if valid.all() or not valid.any():  # a handful of customers: fall back to row parity
-        valid = np.arange(len(frame)) % VALIDATION_BUCKETS == 0
-    return Split(~valid, valid, "customer hash")
-
+from ltv.models.labels import Split
 
 @dataclass(frozen=True)
 class Component:

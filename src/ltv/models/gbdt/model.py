@@ -22,17 +22,15 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ltv.errors import ConfigError, LTVError, SchemaError
+from ltv.errors import ConfigError
 from ltv.models.gbdt import intervals as iv
-from ltv.models.gbdt.boosting import fit_component, validation_split
+from ltv.models.gbdt.boosting import fit_component
 from ltv.models.gbdt.inputs import InputSpec
-from ltv.models.gbdt.objectives import (OBJECTIVES, balance_factor, clipped_spend, combine,
-                                        components, label_scale, to_money)
+from ltv.models.gbdt.objectives import OBJECTIVES, combine, components, to_money
+from ltv.models.labels import (balance_factor, check_windows, clipped_spend, holdout_split,
+                               label_scale)
 from ltv.models.persistence import read_model_dir, write_model_dir
 from ltv.models.protocol import LTVModel, TrainingData
-
-LABELS = ("label_spend", "label_active")
-
 
 class GBDTModel(LTVModel):
     """Gradient-boosted trees (LightGBM) predicting net spend over the horizon.
@@ -83,10 +81,10 @@ class GBDTModel(LTVModel):
     # ---- fit ------------------------------------------------------------------------------
     def fit(self, data: TrainingData) -> "GBDTModel":
         self._check_params()
-        frame = _check_windows(data.windows)
+        frame = check_windows(data.windows)
         inputs = InputSpec.learn(frame, self.calendar_features)
         X = inputs.matrix(frame)
-        split = validation_split(frame)
+        split = holdout_split(frame)
         scale = label_scale(frame)
         unit_free = frame.assign(label_spend=frame["label_spend"] / scale)
         fitted = {}
@@ -256,21 +254,3 @@ def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is unknown",
                           f"use one of: {', '.join(repr(a) for a in allowed)}")
-
-
-def _check_windows(frame: pd.DataFrame) -> pd.DataFrame:
-    needed = ["customer_id", "cutoff", *LABELS]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise SchemaError("column missing from the training windows",
-                          "build them with ltv.models.training_data.build_training_data "
-                          "(labels=True windows)", table="windows", column=missing[0])
-    if frame.empty:
-        raise LTVError("the training windows have no row",
-                       "choose a later cutoff or a smaller min_history_days")
-    labels = frame["label_spend"].to_numpy(dtype=float)
-    if not np.isfinite(labels).all():
-        row = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise SchemaError(f"label is {labels[row]}", "labels are 0 for no spend, never NaN",
-                          table="windows", column="label_spend", row=row)
-    return frame.reset_index(drop=True)

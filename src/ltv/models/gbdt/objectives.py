@@ -42,13 +42,10 @@ import numpy as np
 import pandas as pd
 
 from ltv.models.gbdt.boosting import Component
+from ltv.models.labels import clipped_spend
 
 OBJECTIVES = ("tweedie", "hurdle")
 MONEY = ("value", "amount", "q_lo", "q_hi")  # boosters that predict spend; the rest: probabilities
-
-
-def clipped_spend(frame: pd.DataFrame) -> np.ndarray:
-    return np.clip(_spend(frame), 0.0, None)
 
 
 def _spend(frame: pd.DataFrame) -> np.ndarray:
@@ -81,21 +78,9 @@ def components(objective: str, *, tweedie_variance_power: float, interval: str,
     return out
 
 
-def label_scale(frame: pd.DataFrame) -> float:
-    """The currency unit the boosters learn in: mean of the clipped label (1 if it is 0)."""
-    mean = float(clipped_spend(frame).mean())
-    return mean if mean > 0 else 1.0
-
-
 def to_money(preds: dict[str, np.ndarray], scale: float) -> dict[str, np.ndarray]:
     """Booster outputs with the spend ones multiplied back into currency units."""
     return {k: (v * scale if k in MONEY else v) for k, v in preds.items()}
-
-
-def balance_factor(target: np.ndarray, pred: np.ndarray) -> float:
-    """sum(target) / sum(pred): the one factor that makes the predictions' total right."""
-    total_pred, total = float(np.sum(pred)), float(np.sum(target))
-    return total / total_pred if total_pred > 0 and total > 0 else 1.0
 
 
 def combine(objective: str, preds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
