@@ -7,7 +7,7 @@ rows before the cutoff. The anchors were measured independently on the same prot
 libraries (naive spend rate, pymc-marketing BG/NBD + Gamma-Gamma, LightGBM tweedie on RFM/window
 features, a ZILN DNN); the table shows the best anchor per metric.
 
-    python benchmarks/accuracy.py [--models auto,btyd,gbdt] [--datasets online_retail,complete_journey]
+    python benchmarks/accuracy.py [--models auto,btyd,gbdt,deep] [--datasets online_retail,complete_journey]
 
 It needs ../shared/datasets; it prints a table and rewrites the accuracy section of
 benchmarks/RESULTS.md between its markers.
@@ -135,7 +135,7 @@ def update_results(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="auto,btyd,gbdt")
+    parser.add_argument("--models", default="auto,btyd,gbdt,deep")
     parser.add_argument("--datasets", default="online_retail,complete_journey")
     parser.add_argument("--out", default=str(ROOT / "bench_out" / "accuracy"))
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")

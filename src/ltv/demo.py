@@ -65,9 +65,10 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
     from ltv.cli_support import metrics_table
     from ltv.evaluation.backtest import backtest_warehouse
 
-    with console.status("fitting btyd, gbdt and the auto blend on windows before the cutoff"):
+    with console.status("fitting btyd, gbdt, deep and the auto blend on windows before the "
+                        "cutoff"):
         result = backtest_warehouse(db_path, cutoff, DEMO_HORIZON, out=out / "predictions.csv",
-                                    report=out / "report.html", models="auto,btyd,gbdt",
+                                    report=out / "report.html", models="auto,btyd,gbdt,deep",
                                     dataset="simulated shop (ltv simulate)")
     console.print(metrics_table(result.metrics))
     console.print(f"predictions: {out / 'predictions.csv'}   report: {result.report_path}")

@@ -6,8 +6,8 @@ fit:
    predicts its window, which no inner model has seen.
 2. Forward selection and weights on those windows (`blend`): the best single candidate
    first; another is added only if the blend's mean score over the origins improves by
-   more than `min_gain`. Weights are a convex mix, scaled by 1 or by the pooled validation
-   balance, whichever scores better.
+   more than `min_gain`. Weights are a convex mix, chosen on each member's ranking and
+   spread (its level is set by its own calibration; see `blend` for why).
 3. Refit the kept candidates on all windows (and the snapshot at t) and keep the weights.
 
 Choices are made on windows before the cutoff only, so `auto` is as honest as any member,
@@ -91,7 +91,6 @@ class EnsembleModel(LTVModel):
         self.validation_scores_ = {k: float(np.mean(v)) for k, v in per_origin.items()}
         self.validation_score_ = blend.score
         self.weights_ = dict(zip(blend.members, map(float, blend.weights)))
-        self.scale_ = float(blend.scale)
         self.members_ = members
         self.feature_names_ = sorted({c for m in members for c in m.feature_names_})
         return self
@@ -105,9 +104,8 @@ class EnsembleModel(LTVModel):
         stack = {col: np.column_stack([o[col].to_numpy() for o in outputs])
                  for col in ("ltv", "ltv_lo", "ltv_hi", "p_active")}
         share = weights / weights.sum()
-        money = weights * self.scale_
-        return self._frame(features, stack["ltv"] @ money, stack["ltv_lo"] @ money,
-                           stack["ltv_hi"] @ money, stack["p_active"] @ share)
+        return self._frame(features, stack["ltv"] @ weights, stack["ltv_lo"] @ weights,
+                           stack["ltv_hi"] @ weights, stack["p_active"] @ share)
 
     # ---- persistence ------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -119,7 +117,7 @@ class EnsembleModel(LTVModel):
 
         write_model_dir(path, {
             "family": self.family, "class": type(self).__name__, "params": self.get_params(),
-            "weights": self.weights_, "scale": self.scale_,
+            "weights": self.weights_,
             "members": [m.name for m in self.members_],
             "validation_origins": self.validation_origins_,
             "validation_scores": self.validation_scores_,
@@ -134,7 +132,6 @@ class EnsembleModel(LTVModel):
         model = cls(**manifest["params"])
         model.members_ = [load_model(Path(path) / "members" / name) for name in manifest["members"]]
         model.weights_ = manifest["weights"]
-        model.scale_ = float(manifest["scale"])
         model.validation_origins_ = manifest["validation_origins"]
         model.validation_scores_ = manifest["validation_scores"]
         model.validation_score_ = manifest["validation_score"]

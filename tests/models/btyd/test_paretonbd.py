@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from ltv.models.btyd import ParetoNBD
-from ltv.models.btyd.data import compress
+from ltv.models.btyd import paretonbd as pnbd
+from ltv.models.btyd import special as sp
+from ltv.models.btyd.base import BTYDModel
+from ltv.models.btyd.data import compress, sort_pairs
 from ltv.models.btyd.paretonbd import _loglik_grad
 
 TRUE = {"r": 0.55, "alpha": 74.0, "s": 0.61, "beta": 82.0}  # CDNOW's, in days
@@ -151,3 +154,72 @@ def test_save_load_round_trip_gives_identical_outputs(fitted_cdnow):
                           fitted_cdnow.expected_purchases(30, X, TX, T))
     assert np.array_equal(loaded.probability_alive(X, TX, T),
                           fitted_cdnow.probability_alive(X, TX, T))
+
+
+def _exact_times_sample(sim, n, seed):
+    """Customers with exact (not day-rounded) times: nearly every (x, t_x, T) row distinct."""
+    T_cal = np.random.default_rng(seed).uniform(1, 730, n)
+    return sim.paretonbd(n, T=T_cal, seed=seed + 1, **TRUE)
+
+
+@pytest.mark.parametrize("params", [[0.55, 74.0, 0.61, 82.0], [0.8, 90.0, 1.3, 20.0],
+                                    [0.5, 30.0, 1.0, 0.5]])  # the last: a few quadrature rows
+def test_sorted_data_give_the_same_loglik_and_gradient(sim, params):
+    # sort_pairs puts the pairs in long runs of equal x: the hypergeometric series becomes
+    # one polynomial per run (special._phi_poly) instead of a row-wise sum. Same numbers.
+    d = _exact_times_sample(sim, 10_000, seed=7)
+    data = compress(d["x"], d["t_x"], d["T"], np.ones(d["x"].size))
+    fast = sort_pairs(data)
+    x_runs = np.diff(np.flatnonzero(np.r_[True, np.diff(fast.xtx_values[0]) != 0, True]))
+    assert x_runs.max() >= 4 * sp._RUN_MIN  # the polynomial path is exercised
+    assert fast.n_rows == data.n_rows and fast.w.sum() == data.w.sum()
+    p = np.array(params)
+    ll, grad = _loglik_grad(p, data)
+    ll_s, grad_s = _loglik_grad(p, fast)
+    assert ll_s == pytest.approx(ll, rel=1e-13)
+    assert np.allclose(grad_s, grad, rtol=1e-10, atol=1e-9 * np.abs(grad).max())
+    for i in range(4):
+        h = 1e-6 * p[i]
+        hi, lo = p.copy(), p.copy()
+        hi[i] += h
+        lo[i] -= h
+        fd = (_loglik_grad(hi, fast)[0] - _loglik_grad(lo, fast)[0]) / (2 * h)
+        assert grad_s[i] == pytest.approx(fd, rel=1e-5, abs=1e-6 * np.abs(grad_s).max())
+
+
+@pytest.mark.parametrize("penalizer,weighted", [(0.0, False), (0.01, True)])
+def test_subsample_warm_start_reaches_the_reference_fit(sim, monkeypatch, penalizer, weighted):
+    # The fast path (fit on a subsample, then polish on all rows in whitened coordinates)
+    # against the plain multi-start L-BFGS-B on the same data: same optimum.
+    d = _exact_times_sample(sim, 40_000, seed=11)
+    w = np.random.default_rng(3).integers(1, 4, d["x"].size) if weighted else None
+    monkeypatch.setattr(pnbd, "_WARM_START_ROWS", 10**12)  # reference: plain L-BFGS-B only
+    ref = ParetoNBD(penalizer=penalizer).fit(d["x"], d["t_x"], d["T"], weights=w)
+    polished = []
+    real_polish = BTYDModel._polish
+
+    def spy(*args, **kwargs):
+        res = real_polish(*args, **kwargs)
+        polished.append(res)
+        return res
+
+    monkeypatch.setattr(BTYDModel, "_polish", staticmethod(spy))
+    monkeypatch.setattr(pnbd, "_WARM_START_ROWS", 10_000)  # 40k rows -> a 5k-row subsample
+    fast = ParetoNBD(penalizer=penalizer).fit(d["x"], d["t_x"], d["T"], weights=w)
+    assert len(polished) == 1 and polished[0] is not None  # the fast path ran and was kept
+    assert fast.converged_ and ref.converged_
+    assert fast.n_iter_ < ref.n_iter_
+    assert fast.loglik_ == pytest.approx(ref.loglik_, rel=1e-6)
+    assert abs(fast.loglik_ - ref.loglik_) < 1e-6 * d["x"].size  # far tighter in practice
+    for k in ref.params_:
+        assert fast.params_[k] == pytest.approx(ref.params_[k], rel=1e-4), k
+
+
+def test_warm_start_falls_back_when_the_polish_fails(sim, monkeypatch):
+    d = _exact_times_sample(sim, 20_000, seed=13)
+    ref = ParetoNBD().fit(d["x"], d["t_x"], d["T"])  # below _WARM_START_ROWS: plain path
+    monkeypatch.setattr(pnbd, "_WARM_START_ROWS", 5_000)
+    monkeypatch.setattr(BTYDModel, "_polish", staticmethod(lambda *a, **k: None))
+    fb = ParetoNBD().fit(d["x"], d["t_x"], d["T"])
+    assert fb.converged_
+    assert fb.loglik_ == pytest.approx(ref.loglik_, rel=1e-12)

@@ -97,6 +97,49 @@ def test_hyp2f1_a1_matches_scipy_in_its_safe_range():
     assert np.allclose(np.exp(sp.hyp2f1_a1(m, c, z)), special.hyp2f1(1.0, m, c, z), rtol=1e-12)
 
 
+def test_hyp2f1_a1_polynomial_runs_match_the_row_wise_series_and_scipy():
+    # Runs of >= _RUN_MIN rows sharing (m, c) take the Horner path, the short runs and the
+    # single rows between them the row-wise sum; both must agree with each other and scipy.
+    rng = np.random.default_rng(1)
+    mc = [(0.55, 2.16), (1.61, 3.2), (50.5, 52.2), (1e-3, 1e-3 + 1e-6), (3.0, 3.5)]
+    sizes = [sp._RUN_MIN, 3 * sp._BLOCK + 17, 5, sp._RUN_MIN - 1, 2 * sp._RUN_MIN]
+    m = np.concatenate([np.full(k, a) for (a, _), k in zip(mc, sizes)] + [[0.7, 2.0]])
+    c = np.concatenate([np.full(k, b) for (_, b), k in zip(mc, sizes)] + [[0.9, 2.5]])
+    z = rng.uniform(0, sp.Z_SERIES_MAX, m.size)
+    z[:50] = 0.0  # alpha == beta: one term, d/dz = m / c
+    z[sizes[0]:sizes[0] + sp._BLOCK] = np.sort(rng.uniform(0, 0.1, sp._BLOCK))[::-1]
+    fast = sp.hyp2f1_a1(m, c, z, grad=True)
+    rows = sp._phi_rows(m, c, z, True)
+    slow = [np.log(rows[0]), *(v / rows[0] for v in rows[1:])]
+    for got, want in zip(fast, slow):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert np.allclose(np.exp(fast[0]), special.hyp2f1(1.0, m, c, z), rtol=1e-12)
+    assert np.allclose(fast[3][:50], m[:50] / c[:50], rtol=1e-15)
+
+
+def test_series_up_to_z_poly_max_matches_quadrature(monkeypatch):
+    # Rows with z in (Z_SERIES_MAX, Z_POLY_MAX] take the series when they are in long runs of
+    # equal exponents (polynomials) or numerous (row-wise sum), quadrature otherwise.
+    A, B = 500.0, 2.0  # z = 498 / (500 + tau): tau in [0, 24] spans 0.957 .. 0.996
+    run = sp._RUN_MIN + 40
+    n_rest = sp._SERIES_ROWS_MIN + 6
+    tau = np.r_[np.linspace(0.0, 24.0, run), np.linspace(1.0, 20.0, n_rest)]
+    ea = np.r_[np.full(run, 1.3), 0.4 + np.arange(n_rest) * 0.37]
+    z = (A - B) / (A + tau)
+    assert np.mean((z > sp.Z_SERIES_MAX) & (z <= sp.Z_POLY_MAX)) > 0.9
+    with monkeypatch.context() as mp:
+        mp.setattr(sp, "Z_POLY_MAX", sp.Z_SERIES_MAX)  # every such row by quadrature
+        slow = sp.log_tail_integral(ea, A, 0.61, B, tau, grad=True)
+    for few in (False, True):
+        rows = slice(None) if not few else slice(0, run + 3)  # few scattered rows: quadrature
+        cap = sp._series_cap(ea[rows], ea[rows] + 0.61, z[rows], tau[rows].shape)
+        assert np.all(cap[:run] == sp.Z_POLY_MAX)
+        assert np.all(cap[run:] == (sp.Z_SERIES_MAX if few else sp.Z_POLY_MAX))
+        fast = sp.log_tail_integral(ea[rows], A, 0.61, B, tau[rows], grad=True)
+        for got, want in zip(fast, slow):
+            assert np.allclose(got, want[rows], rtol=1e-10, atol=1e-12)
+
+
 BG_CASES = [
     # (r, alpha, a, b, t)
     (0.243, 4.414, 0.793, 2.426, 39.0),      # CDNOW, weeks

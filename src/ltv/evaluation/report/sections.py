@@ -312,7 +312,7 @@ def importance(ctx: Context) -> Section | None:
     body += "".join(weight_tables)
     if weight_tables:
         body += ('<p class="note">An ensemble predicts the weighted sum of its members\' '
-                 'values; weights were fitted on a validation window before the cutoff.</p>')
+                 'values; members and weights were chosen on validation windows before the cutoff.</p>')
     title = TITLES["importance"] if figs else TITLES["weights"]
     return Section("importance", title, body)
 

@@ -14,13 +14,21 @@ P(alive) = E(T) / (M(T) + J(t_x)).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special
 
 from ltv.models.btyd.base import BTYDModel
 from ltv.models.btyd.data import (check_horizon, check_rfm, check_weights, compress,
-                                  dot, log_mix, unique_rows)
+                                  dot, log_mix, sort_pairs, unique_rows)
 from ltv.models.btyd.special import log_tail_integral
+
+# Fits on at least this many distinct (x, t_x, T) rows start from a fit on this fraction of
+# the customers (see `ParetoNBD.fit`), which may itself start from a smaller subsample.
+_WARM_START_ROWS = 40_000
+_SUBSAMPLE_FRACTION = 1.0 / 8.0
+_SUBSAMPLE_FTOL = 1e-10
 
 
 class ParetoNBD(BTYDModel):
@@ -34,10 +42,23 @@ class ParetoNBD(BTYDModel):
     _param_names = ("r", "alpha", "s", "beta")
 
     def fit(self, frequency, recency, T, weights=None) -> "ParetoNBD":
-        """Fit by maximum likelihood. Arrays of length n_customers; times in days."""
+        """Fit by maximum likelihood. Arrays of length n_customers; times in days.
+
+        With many distinct (x, t_x, T) rows (at least _WARM_START_ROWS, e.g. exact rather
+        than day-rounded times) the fit first runs on a random eighth of the customers (itself
+        fitted the same way while it is that large), then polishes that estimate on all rows
+        in coordinates whitened by the subsample's Hessian (`BTYDModel._polish`): ~5
+        evaluations on all rows instead of ~20, same objective and tolerance, and the plain
+        fit below whenever that does not converge.
+        """
         x, t_x, T = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        data = compress(x, t_x, T, w)
+        self._fit(x, t_x, T, w)
+        return self
+
+    def _fit(self, x, t_x, T, w, ftol=None):
+        """`fit` on checked arrays; returns the compressed data it fitted."""
+        data = sort_pairs(compress(x, t_x, T, w))
         self.n_ = int(x.size)
         rate = float(np.sum(w * x) / max(np.sum(w * T), 1e-12))
         rate = rate if rate > 0 else 1.0 / max(float(np.mean(T)), 1.0)
@@ -46,7 +67,30 @@ class ParetoNBD(BTYDModel):
         starts = [np.array([1.0, 1.0 / rate, 1.0, 1.0 / rate]),
                   np.array([0.5, 0.5 / rate, 0.5, scale]),
                   np.array([3.0, 3.0 / rate, 3.0, 3.0 * scale])]
-        return self._maximise(lambda p: _loglik_grad(p, data), float(data.w.sum()), starts)
+        warm = None
+        if data.n_rows >= _WARM_START_ROWS:
+            warm = self._subsample_start(x, t_x, T, w, _SUBSAMPLE_FRACTION)
+        self._maximise(lambda p: _loglik_grad(p, data), float(data.w.sum()), starts,
+                       warm=warm, ftol=ftol)
+        return data
+
+    def _subsample_start(self, x, t_x, T, w, fraction):
+        """(params, Hessian of the objective in log-params) of a fit on a random `fraction`
+        of the customers (a fixed seed: the same data give the same fit), or None when that
+        fit did not converge inside the bounds. The subsample fit stops at a looser
+        tolerance: its sampling error is far larger, and the polish on all rows follows."""
+        pick = np.random.default_rng(0).random(x.size) < fraction
+        if not np.any(w[pick] > 0):
+            return None
+        sub = ParetoNBD(penalizer=self.penalizer)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            data = sub._fit(x[pick], t_x[pick], T[pick], w[pick], ftol=_SUBSAMPLE_FTOL)
+        params = np.array(sub._param_array("fit"))
+        if not (sub.converged_ and np.all(np.isfinite(params))):
+            return None
+        hess = sub._log_hessian(lambda p: _loglik_grad(p, data), float(data.w.sum()), params)
+        return params, hess
 
     def loglik(self, frequency, recency, T) -> np.ndarray:
         """Log-likelihood of each customer's (x, t_x, T) under the fitted parameters."""
@@ -170,15 +214,12 @@ def _loglik_grad(params, data):
     """
     r, alpha, s, beta = params
     X = data.x
-    mx, mT = X[data.xT[0]], data.T[data.xT[1]]
-    jx, jtx = X[data.xtx[0]], data.t_x[data.xtx[1]]
+    mx, mT = data.xT_values
+    jx, jtx = data.xtx_values
     lm, m_ea, m_A, m_eb, m_B = log_tail_integral(r + mx + 1.0, alpha, s, beta, mT, grad=True)
     lj, j_ea, j_A, j_eb, j_B = log_tail_integral(r + jx, alpha, s + 1.0, beta, jtx, grad=True)
     log_m = np.log(r + mx) + lm
     log_j = np.log(s) + lj
-    # d log M / d(r, alpha, s, beta), d log J / d(...), one row per unique pair.
-    g_m = np.stack([1.0 / (r + mx) + m_ea, m_A, m_eb, m_B])
-    g_j = np.stack([j_ea, j_A, 1.0 / s + j_eb, j_B])
 
     lm_row, lj_row = log_m[data.row_xT], log_j[data.row_xtx]
     lse, share = log_mix(lm_row, lj_row)
@@ -188,6 +229,7 @@ def _loglik_grad(params, data):
     log_c = _log_c(r, alpha, s, beta, X)
     ll = float(dot(wx, log_c) + dot(w, lse))
 
+    # Weights of d log M and d log J (one row per unique pair) in the gradient.
     share_j = w * share
     s_j = np.bincount(data.row_xtx, weights=share_j, minlength=log_j.size)
     s_m = np.bincount(data.row_xT, weights=w - share_j, minlength=log_m.size)
@@ -196,4 +238,10 @@ def _loglik_grad(params, data):
                     total_w * r / alpha,
                     total_w * np.log(beta),
                     total_w * s / beta])
-    return ll, g_c + dot(g_m, s_m) + dot(g_j, s_j)
+    # d log M / d(r, alpha, s, beta) = (1/(r+x) + m_ea, m_A, m_eb, m_B); d log J likewise
+    # (j_ea, j_A, 1/s + j_eb, j_B).
+    g_m = np.array([dot(s_m, 1.0 / (r + mx)) + dot(m_ea, s_m), dot(m_A, s_m), dot(m_eb, s_m),
+                    dot(m_B, s_m)])
+    sum_j = s_j.sum()
+    g_j = np.array([dot(j_ea, s_j), dot(j_A, s_j), sum_j / s + dot(j_eb, s_j), dot(j_B, s_j)])
+    return ll, g_c + g_m + g_j
