@@ -78,3 +78,11 @@ def test_calendar_encoding_puts_new_year_next_to_new_years_eve():
     out = np.asarray(L.CalendarEncoding()(np.array([[1.0], [365.0], [183.0]], "float32")))
     assert np.linalg.norm(out[0] - out[1]) < 0.05
     assert np.linalg.norm(out[0] - out[2]) > 1.9
+
+
+def test_range_clip_holds_each_channel_inside_its_training_range():
+    layer = L.RangeClip(lower=[-1.0, 0.0], upper=[1.0, 5.0])
+    x = np.array([[[-3.0, -1.0], [0.5, 9.0]]], dtype="float32")  # (batch, weeks, channels)
+    np.testing.assert_array_equal(np.asarray(layer(x)), [[[-1.0, 0.0], [0.5, 5.0]]])
+    clone = L.RangeClip.from_config(layer.get_config())
+    assert clone.lower == [-1.0, 0.0] and clone.upper == [1.0, 5.0]

@@ -31,23 +31,30 @@ class SignedLog(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class Clip(keras.layers.Layer):
-    """Clips normalized inputs to [-limit, limit] standard deviations.
+class RangeClip(keras.layers.Layer):
+    """Clips each input channel (last axis) to the range it had in training.
 
-    A feature that is almost constant in training (tiny variance) can arrive at predict
-    time far outside it; unclipped, it would be thousands of deviations out and push the
-    output logits to absurd values (measured: overflowing expected spend on Online Retail).
+    A network extrapolates linearly, and far: with a short history, later windows carry
+    values never seen in training (tenure, 180-day spend, ...), and the unclipped network
+    produced absurd outputs for them (measured: overflowing expected spend on Online Retail,
+    a validation loss that rose from the first epoch on Complete Journey). Clipping to the
+    training range makes the network hold its edge value, as a tree does. Chosen on the
+    validation window (Complete Journey: best ZILN loss 0.545 with it, 0.991 with a plain
+    +-6 sd clip). The price: customers beyond the range tie on that input, which cost
+    ranking on that dataset's holdout, whose snapshot has a longer history than any window.
     """
 
-    def __init__(self, limit: float = 6.0, **kwargs):
+    def __init__(self, lower, upper, **kwargs):
         super().__init__(**kwargs)
-        self.limit = limit
+        self.lower = [float(v) for v in lower]
+        self.upper = [float(v) for v in upper]
 
     def call(self, x):
-        return ops.clip(x, -self.limit, self.limit)
+        return ops.clip(x, ops.convert_to_tensor(self.lower, x.dtype),
+                        ops.convert_to_tensor(self.upper, x.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "limit": self.limit}
+        return {**super().get_config(), "lower": self.lower, "upper": self.upper}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

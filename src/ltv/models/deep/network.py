@@ -1,8 +1,8 @@
 """The deep LTV network: raw feature values in, three ZILN logits out.
 
-    numeric  -> SignedLog -> Normalization -> Clip(6) ------------+
+    numeric  -> SignedLog -> Normalization -> RangeClip ----------+
     attr_*   -> StringLookup -> Embedding (one per attribute) ----+
-    sequence -> SignedLog -> Normalization -> Clip(6) -> GRU and/or +-> concat = x0
+    sequence -> SignedLog -> Normalization -> RangeClip -> GRU and/or +-> concat = x0
                 Dense -> PositionalEmbedding -> TransformerEncoder -> mean over weeks
     calendar -> (sin, cos) of the day of year -------------------+
     x0 -> Cross x `cross_layers` (DCN-v2) -> MLP (ReLU, dropout) -> Dense(3) = (l0, l1, l2)
@@ -24,6 +24,7 @@ from ltv.models.deep import layers as L
 from ltv.models.deep.inputs import CALENDAR, NUMERIC, SEQUENCE, DeepInputSpec
 
 ENCODERS = ("gru", "transformer", "both", "none")
+CLIP_SD = 6.0  # no input is ever more than 6 standard deviations out
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,15 @@ def initial_bias(y: np.ndarray) -> np.ndarray:
 
 
 def _normalized(x, values: np.ndarray, name: str):
+    """signed log -> standardize -> clip to the training range (at most +-CLIP_SD)."""
     signed_log = L.SignedLog(name=f"{name}_signed_log")
     normalize = keras.layers.Normalization(axis=-1, name=f"{name}_normalization")
-    normalize.adapt(np.asarray(signed_log(values)))
-    return L.Clip(name=f"{name}_clip")(normalize(signed_log(x)))
+    logged = np.asarray(signed_log(values))
+    normalize.adapt(logged)
+    seen = np.asarray(normalize(logged)).reshape(-1, logged.shape[-1])
+    lower = np.maximum(seen.min(axis=0), -CLIP_SD) if len(seen) else np.full(seen.shape[1], -CLIP_SD)
+    upper = np.minimum(seen.max(axis=0), CLIP_SD) if len(seen) else np.full(seen.shape[1], CLIP_SD)
+    return L.RangeClip(lower, upper, name=f"{name}_clip")(normalize(signed_log(x)))
 
 
 def _sequence_encoders(seq, arch: Architecture) -> list:
