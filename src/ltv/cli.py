@@ -99,7 +99,7 @@ def demo(
     out: Path = typer.Option(Path("demo_out"), help="Folder for the demo's files."),
     customers: int = typer.Option(5_000, help="Simulated customers."),
 ):
-    """Run the main job on an embedded default: simulate, ingest, build features, summarize."""
+    """Run the main job on an embedded default: simulate, ingest, features, train, score, report."""
     from ltv.demo import run_demo
 
     run_demo(out, customers=customers, console=console)

@@ -7,7 +7,7 @@ import pytest
 from math import comb
 
 from ltv.evaluation import metrics
-from ltv.models.blend import (Window, best_weights, forward_select, level_free,
+from ltv.models.blend import (Window, best_weights, forward_select, gain_share, level_free,
                               selection_score, simplex_grid)
 
 
@@ -67,3 +67,24 @@ def test_a_member_that_does_not_help_by_min_gain_is_left_out():
     windows = [shop(4)]
     alone = forward_select(windows, ["ranker", "noisy", "noise"], min_gain=10.0)
     assert alone.members == ["ranker"] and alone.weights.tolist() == [1.0]
+
+
+def test_a_gain_that_is_noise_does_not_add_a_member():
+    """Two members with the same signal and independent noise: a blend of them is better
+    in expectation only by a hair; on a small window the bootstrap must not trust it."""
+    rng = np.random.default_rng(7)
+    n = 300
+    value = rng.gamma(0.6, 50, n)
+    y = value * (rng.random(n) < 0.5)
+    a = value * rng.lognormal(0, 0.05, n)
+    b = rng.permutation(value)  # useless: it can only look helpful by chance
+    window = Window(np.column_stack([a, b]), y)
+    assert gain_share([window], ([0], np.ones(1)), ([0, 1], np.array([0.9, 0.1]))) < 0.9
+    assert forward_select([window], ["a", "b"], min_gain=0.0).members == ["a"]
+
+
+def test_a_real_gain_passes_the_bootstrap():
+    windows = [shop(1), shop(2)]
+    share = gain_share([level_free(w) for w in windows], ([2], np.ones(1)),
+                       ([2, 0], np.array([0.0, 1.0])))
+    assert share == 1.0  # replacing pure noise by the ranker helps in every resample

@@ -6,8 +6,10 @@ fit:
    predicts its window, which no inner model has seen.
 2. Forward selection and weights on those windows (`blend`): the best single candidate
    first; another is added only if the blend's mean score over the origins improves by
-   more than `min_gain`. Weights are a convex mix, chosen on each member's ranking and
-   spread (its level is set by its own calibration; see `blend` for why).
+   more than `min_gain`, and in at least 90% of paired bootstrap resamples of the
+   validation customers (a gain that is noise does not buy a member). Weights are a convex
+   mix, chosen on each member's ranking and spread (its level is set by its own
+   calibration; see `blend` for why).
 3. Refit the kept candidates on all windows (and the snapshot at t) and keep the weights.
 
 Choices are made on windows before the cutoff only, so `auto` is as honest as any member,
