@@ -103,3 +103,46 @@ def rolling_table(summary, title: str = "rolling-origin metrics: mean ± std ove
         table.add_row(metric, *("{:.3f} ± {:.3f}".format(*stats.get((m, metric), nan))
                                 for m in models))
     return table
+
+
+def read_json_object(path) -> dict | None:
+    """The JSON object in file `path` (None when no path is given)."""
+    import json
+    from pathlib import Path
+
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise LTVError(f"{path} does not exist", "pass the path of a JSON file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise LTVError(f"{path} is not valid JSON ({err})",
+                       'write one object, e.g. {"cutoff": "2024-01-01"}') from None
+    if not isinstance(data, dict):
+        raise LTVError(f"{path} holds a JSON {type(data).__name__}, not an object",
+                       'write one object, e.g. {"cutoff": "2024-01-01"}')
+    return data
+
+
+def versions_table(registry, name: str, versions: list[int]):
+    """A Rich table of a model's registry versions: version, created_at, family, champion."""
+    from rich.table import Table
+
+    from ltv.registry import CorruptVersionError
+
+    champion = registry.champion(name)
+    table = Table(title=f"{name} in {registry.root}")
+    for col, justify in (("version", "right"), ("created_at", "left"), ("family", "left"),
+                         ("horizon", "right"), ("champion", "center")):
+        table.add_column(col, justify=justify)
+    for version in versions:
+        try:
+            manifest = registry.manifest(name, version)
+            created, family = manifest.get("created_at", "?"), manifest.get("family", "?")
+            horizon = str(manifest.get("horizon_days", ""))
+        except CorruptVersionError as err:
+            created, family, horizon = f"[red]unreadable: {err.file}[/]", "?", ""
+        table.add_row(str(version), created, str(family), horizon,
+                      "*" if version == champion else "")
+    return table
