@@ -1,5 +1,8 @@
 """Publish a saved model folder as the next version, atomically and without overwriting.
 
+A deep model's version root is also a TF Serving SavedModel (`saved_model.pb`, variables/),
+exported with its preprocessing and post-processing inside (see ltv.export.savedmodel).
+
 The version is built complete (model copy, manifest, files read-only, fsynced) in a hidden
 `<root>/<name>/.publish-XXXX` folder, then renamed to its number. rename(2) of a folder onto a
 non-empty folder fails, so two publishers that pick the same number cannot both win: the loser
@@ -41,6 +44,11 @@ def publish(root: Path, name: str, model_dir: str | Path,
     try:
         shutil.copytree(source, tmp / layout.MODEL_DIR)
         read_model_dir(tmp / layout.MODEL_DIR)  # the copy is what model.json says it should be
+        if model_json.get("family") == "deep":
+            # TF Serving loads <name>/<version>/saved_model.pb: the version root is the export.
+            from ltv.export.savedmodel import export_savedmodel
+
+            export_savedmodel(model, tmp)
         checksums = files.checksums(tmp)
         files.make_read_only(tmp)
         created_at = utc_now()

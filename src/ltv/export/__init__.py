@@ -1,0 +1,1 @@
+"""Exporting fitted models to serving formats (TF Serving SavedModel, ...)."""
