@@ -35,6 +35,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checksums(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every file under `folder`, keyed by POSIX path relative to it."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p)
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).as_posix() not in exclude}
+
+
 def write_model_dir(path: str | Path, meta: dict[str, Any],
                     write_files: Callable[[Path], None] | None = None) -> Path:
     """Create `path` atomically: `write_files(tmp)` writes the payload, then the manifest.
@@ -47,9 +54,7 @@ def write_model_dir(path: str | Path, meta: dict[str, Any],
     try:
         if write_files is not None:
             write_files(tmp)
-        checksums = {str(p.relative_to(tmp)): sha256_file(p)
-                     for p in sorted(tmp.rglob("*")) if p.is_file()}
-        manifest = {"format_version": FORMAT_VERSION, **meta, "files": checksums}
+        manifest = {"format_version": FORMAT_VERSION, **meta, "files": checksums(tmp)}
         with open(tmp / MANIFEST, "w") as handle:
             json.dump(manifest, handle, indent=2, sort_keys=True, default=str)
             handle.flush()

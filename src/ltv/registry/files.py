@@ -9,18 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ltv.models.persistence import sha256_file
+from ltv.models.persistence import checksums, sha256_file
 
 __all__ = ["sha256_file", "checksums", "fsync_dir", "make_read_only", "atomic_write_json"]
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0o444
-
-
-def checksums(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, str]:
-    """sha256 of every file under `folder`, keyed by POSIX path relative to it."""
-    return {p.relative_to(folder).as_posix(): sha256_file(p)
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).as_posix() not in exclude}
 
 
 def fsync_file(path: Path) -> None:

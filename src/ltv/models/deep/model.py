@@ -110,20 +110,18 @@ class DeepModel(LTVModel):
             return build_network(spec, arch, x, labels)
 
         stage1 = training.train(build, inputs, y, split.valid, schedule, logs, "stage1")
-        validation = self._validation(stage1.network, spec, frame, split, scale)
+        validation = self._validation(stage1.network, inputs, frame, split, scale)
         final = stage1
         if self.refit:
             final = training.train(build, inputs, y, None, schedule, logs, "refit",
                                    epochs=stage1.best_epoch)
-        max_spend = float(clipped_spend(frame).max()) or scale
-        train_ltv = np.minimum(
-            ZILN.from_logits(self._logits(final.network, inputs)).mean() * scale, max_spend)
+        max_spend, factor = self._calibration(final.network, inputs, clipped_spend(frame), scale)
         self.network_ = final.network
         self.inputs_ = spec
         self.feature_names_ = spec.required_columns
         self.label_scale_ = scale
         self.max_spend_ = max_spend
-        self.balance_factor_ = balance_factor(clipped_spend(frame), train_ltv)
+        self.balance_factor_ = factor
         self.best_epoch_ = stage1.best_epoch
         self.history_ = {"stage1": stage1.history,
                          "refit": final.history if self.refit else {}}
@@ -132,16 +130,23 @@ class DeepModel(LTVModel):
         self.log_dir_ = str(logs)
         return self
 
-    def _validation(self, network, spec, frame, split, scale) -> dict[str, Any]:
+    def _calibration(self, network, inputs: dict[str, np.ndarray], labels: np.ndarray,
+                     scale: float) -> tuple[float, float]:
+        """(max_spend, balance factor) of `network` on the rows it was trained on: the cap
+        is their largest clipped label, the factor makes the capped predictions' total
+        match the labels' total."""
+        max_spend = float(labels.max()) or scale
+        pred = np.minimum(ZILN.from_logits(self._logits(network, inputs)).mean() * scale,
+                          max_spend)
+        return max_spend, balance_factor(labels, pred)
+
+    def _validation(self, network, inputs, frame, split, scale) -> dict[str, Any]:
         from ltv.models.deep.training import select
 
         valid = frame[split.valid]
-        inputs = spec.to_inputs(frame)
         dist = ZILN.from_logits(self._logits(network, select(inputs, split.valid)))
-        max_spend = float(clipped_spend(frame[split.train]).max()) or scale
-        train_pred = np.minimum(ZILN.from_logits(self._logits(
-            network, select(inputs, split.train))).mean() * scale, max_spend)
-        factor = balance_factor(clipped_spend(frame[split.train]), train_pred)
+        max_spend, factor = self._calibration(network, select(inputs, split.train),
+                                              clipped_spend(frame[split.train]), scale)
         pred, lo, hi = self._money(dist, scale, max_spend, factor)
         y = valid["label_spend"].to_numpy(dtype=float)
         return {"split": split.how, "rows": int(split.valid.sum()),

@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ltv.errors import LTVError
 from ltv.models.deep.layers import ziln_loss
 
 
@@ -84,8 +85,6 @@ def train(build: Callable[[dict, np.ndarray], keras.Model], inputs: dict[str, np
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     losses = history.get("val_loss") or history["loss"]
     if not np.isfinite(losses).any():
-        from ltv.errors import LTVError
-
         raise LTVError("the deep model's training loss is not finite",
                        "lower learning_rate, or check the features for extreme values")
     best = int(np.nanargmin(losses)) + 1 if valid is not None else len(losses)
