@@ -42,6 +42,39 @@ def checksums(folder: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, str]:
             if p.is_file() and p.relative_to(folder).as_posix() not in exclude}
 
 
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write JSON to a temp file next to `path`, fsync it, os.replace it in, fsync the folder."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
 def write_model_dir(path: str | Path, meta: dict[str, Any],
                     write_files: Callable[[Path], None] | None = None) -> Path:
     """Create `path` atomically: `write_files(tmp)` writes the payload, then the manifest.

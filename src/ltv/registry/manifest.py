@@ -1,8 +1,9 @@
 """What a version's manifest.json records about the model it holds.
 
 Everything a server or an auditor needs without loading the model: its family and class, the
-feature names it reads, its horizon, the caller's metadata (cutoff, training data fingerprint,
-backtest metrics...), the library versions in the publishing environment, and the sha256 of
+feature names it reads and their schema (kinds, allowed ranges), its cutoff and horizon, a
+fingerprint of the training data and the backtest metrics (from `ltv train`'s training.json),
+the caller's metadata, the library versions in the publishing environment, and the sha256 of
 every file in the version folder (except manifest.json itself).
 """
 
@@ -66,10 +67,18 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# What `ltv train` records in training.json that the manifest carries at its top level.
+TRAINING_KEYS = ("cutoff", "horizon_days", "models", "training_windows", "training_rows",
+                 "feature_schema", "data_fingerprint", "backtest")
+
+
 def build_manifest(name: str, version: int, model_json: dict[str, Any], model: Any,
                    metadata: dict[str, Any], files: dict[str, str],
-                   created_at: str | None = None) -> dict[str, Any]:
-    """The manifest of `name`/`version`; `model` is the loaded model, `files` the checksums."""
+                   created_at: str | None = None,
+                   training: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest of `name`/`version`; `model` is the loaded model, `files` the checksums,
+    `training` the model folder's training.json (feature schema, data fingerprint, cutoff,
+    backtest metrics), when it has one."""
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -83,6 +92,9 @@ def build_manifest(name: str, version: int, model_json: dict[str, Any], model: A
         "libraries": library_versions(),
         "files": files,
     }
+    for key in TRAINING_KEYS:
+        if training and training.get(key) is not None:
+            manifest[key] = _finite(training[key])
     horizon = getattr(model, "horizon_days_", None)
     if horizon is not None:
         manifest["horizon_days"] = int(horizon)

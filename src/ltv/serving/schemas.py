@@ -1,0 +1,109 @@
+"""Request and response bodies of the HTTP API (separate classes, as FastAPI's template does).
+
+Feature rows are free-form objects here: which features a row needs, and their kinds and
+ranges, come from the served model's manifest at request time (`features.FeatureSchema`),
+since a promote can change them without a restart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CustomerId = str
+
+
+class PredictRequest(BaseModel):
+    """Either `customers` (ids whose features are in the online store) or `rows` (raw feature
+    rows, each with `customer_id` and every feature the model reads), not both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"customers": ["c-1001", "c-1002"]}]})
+
+    customers: list[CustomerId] | None = Field(
+        None, description="Customer ids to score from the online store.")
+    rows: list[dict[str, Any]] | None = Field(
+        None, description="Raw feature rows: {'customer_id': ..., '<feature>': value, ...}.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "PredictRequest":
+        if (self.customers is None) == (self.rows is None):
+            raise ValueError("give exactly one of 'customers' (ids in the online store) or "
+                             "'rows' (raw feature rows)")
+        return self
+
+
+class Prediction(BaseModel):
+    customer_id: CustomerId
+    ltv: float = Field(description="Expected net spend over the model's horizon (currency).")
+    ltv_lo: float = Field(description="Lower end of the prediction interval.")
+    ltv_hi: float = Field(description="Upper end of the prediction interval.")
+    p_active: float = Field(description="Probability of any purchase in the horizon.")
+    model_version: int
+    arm: str = Field(description="'champion' or 'challenger' (A/B by a hash of customer_id).")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    horizon_days: int | None
+    predictions: list[Prediction]
+
+
+class CustomerResponse(BaseModel):
+    prediction: Prediction
+    features: dict[str, Any]
+
+
+class EventTransaction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ts: datetime = Field(description="When it happened (ISO 8601; no time zone means UTC).")
+    amount: float = Field(description="Net amount (currency); a return is negative.",
+                          allow_inf_nan=False)
+    order_id: str | None = None
+    product_id: str | None = None
+    category: str | None = None
+    quantity: float | None = Field(None, allow_inf_nan=False)
+    channel: str | None = None
+
+
+class EventsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: CustomerId = Field(min_length=1)
+    transactions: list[EventTransaction] = Field(min_length=1)
+    as_of: datetime | None = Field(
+        None, description="Features as of this time (default: now, UTC); after every event.")
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+
+
+class ABRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    challenger: int | None = Field(None, ge=1, description="Version to test; null ends the test.")
+    share: float = Field(0.0, ge=0.0, le=1.0, description="Share of customers it gets.")
+
+
+class FeatureSpec(BaseModel):
+    name: str
+    kind: str = Field(description="number, string, timestamp or sequence (list of numbers)")
+    nullable: bool
+    allowed_min: float | None = None
+    allowed_max: float | None = None
+    length: int | None = None
+
+
+class ModelsResponse(BaseModel):
+    name: str
+    champion: int
+    challenger: int | None
+    challenger_share: float
+    features: list[FeatureSpec] = Field(description="What a raw feature row for the champion "
+                                                    "must hold.")
