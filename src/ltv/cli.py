@@ -95,6 +95,25 @@ def features(
 
 @app.command()
 @fail_cleanly
+def materialize(
+    db: Path = typer.Option(..., help="Warehouse file (DuckDB)."),
+    cutoff: str = typer.Option(..., help="Features as of this time (UTC), or 'today' (its midnight)."),
+    online: str = typer.Option(..., help="Online store: sqlite:///online.db or redis://host:port/db."),
+    top_k_categories: int = typer.Option(10, help="Category share columns for the top K categories."),
+    sequence_weeks: int = typer.Option(52, help="Length of the weekly spend/order sequences."),
+):
+    """Copy the latest features per customer from the warehouse into an online store."""
+    from ltv.online import materialize as run_materialize
+
+    with progress_bar("materializing") as tick:
+        meta = run_materialize(db, cutoff, online, top_k_categories=top_k_categories,
+                               sequence_weeks=sequence_weeks, progress=tick)
+    console.print(f"[green]wrote[/] {meta.rows:,} customers x {len(meta.feature_names)} "
+                  f"columns as of {meta.cutoff} to {online} (generation {meta.generation})")
+
+
+@app.command()
+@fail_cleanly
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Folder for the demo's files."),
     customers: int = typer.Option(5_000, help="Simulated customers."),
@@ -117,8 +136,16 @@ def train(
     horizon: int = typer.Option(90, help="Prediction horizon in days."),
     models: str = typer.Option("auto", help="btyd, gbdt, deep, auto, or a comma list to blend."),
     out: Path = typer.Option(..., help="Folder to write the fitted model to."),
+    backtest: bool = typer.Option(True, help="Also fit the same models as of cutoff - horizon "
+                                  "and score them on [cutoff - horizon, cutoff); the metrics go "
+                                  "to training.json and, on export, the manifest."),
 ):
-    """Fit a model on stacked out-of-time windows before the cutoff and save it."""
+    """Fit a model on stacked out-of-time windows before the cutoff and save it.
+
+    Next to the model, training.json records the cutoff, the feature schema (kinds and ranges
+    a server checks raw rows against), a fingerprint of the training data and the backtest.
+    """
+    from ltv.models.provenance import data_fingerprint, feature_schema, write_training_info
     from ltv.models.training_data import build_training_data
     from ltv.models.selection import model_for
 
@@ -129,6 +156,17 @@ def train(
     with console.status(f"fitting {model.name}"):
         model.fit(data)
         model.save(out)
+    info = {"cutoff": str(data.cutoff), "horizon_days": horizon, "models": models,
+            "training_windows": int(data.windows["cutoff"].nunique()),
+            "training_rows": len(data.windows),
+            "feature_schema": feature_schema(data, list(model.feature_names_)),
+            "data_fingerprint": data_fingerprint(db, cutoff)}
+    if backtest:
+        from ltv.evaluation.holdout import holdout_metrics
+
+        with console.status(f"backtest: {model.name} as of cutoff - {horizon} days"):
+            info["backtest"] = holdout_metrics(db, cutoff, horizon, models)
+    write_training_info(out, info)
     console.print(f"[green]saved[/] {model.name} model to {out} "
                   f"({len(data.windows):,} training rows from {data.windows['cutoff'].nunique()} windows)")
 
@@ -240,6 +278,34 @@ def export(
     if promote:
         reg.promote(name, version)
         console.print(f"[green]promoted[/] {name} version {version} to champion")
+
+
+@app.command()
+@fail_cleanly
+def serve(
+    registry: Path = typer.Option(..., help="Registry folder (see `ltv export`)."),
+    name: str = typer.Option(..., help="Model name in the registry; its champion is served."),
+    online: Optional[str] = typer.Option(None, help="Online store URL filled by `ltv "
+                                         "materialize`: sqlite:///online.db or redis://host:6379/0."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    challenger: Optional[int] = typer.Option(None, help="A/B: version to test against the champion."),
+    challenger_share: Optional[float] = typer.Option(None, help="A/B: share of customers (0..1) "
+                                                     "for the challenger."),
+    dev: bool = typer.Option(False, "--dev", help="Allow a missing admin token (a random one "
+                             "is generated and logged). Never in production."),
+    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+):
+    """Serve the champion over HTTP: /v1/predict, /v1/customers/{id}, /v1/events, /metrics.
+
+    The admin token comes from LTV_SERVE_ADMIN_TOKEN; other settings (batching, limits) from
+    LTV_SERVE_* variables (see ltv.serving.settings).
+    """
+    from ltv.serving.run import serve as run_server
+
+    run_server(log_level=log_level, registry=registry, name=name, online=online, host=host,
+               port=port, challenger=challenger, challenger_share=challenger_share,
+               dev_mode=dev or None)
 
 
 registry_app = typer.Typer(no_args_is_help=True,

@@ -1,4 +1,5 @@
-"""A small registry with two versions of a real model, and a real uvicorn server on loopback.
+"""A simulated shop in a DuckDB warehouse, a registry with two versions of a real model, an
+online store materialized from the warehouse, and a real uvicorn server on loopback.
 
 Version 1 is LightGBM (tweedie), version 2 is BTYD: they predict different values, so a test
 can tell from a response's numbers which version scored it.
@@ -6,6 +7,7 @@ can tell from a response's numbers which version scored it.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -17,10 +19,12 @@ import pandas as pd
 import pytest
 import uvicorn
 
+from ltv.io.ingest import ingest
 from ltv.models.btyd_model import BTYDModel
 from ltv.models.gbdt.model import GBDTModel
 from ltv.models.provenance import feature_schema, write_training_info
 from ltv.models.training_data import build_training_data
+from ltv.online.materialization import materialize
 from ltv.registry import Registry
 from ltv.serving.app import create_app
 from ltv.serving.jsonable import jsonable_features
@@ -32,21 +36,30 @@ NAME = "shop"
 HORIZON = 60
 
 
+CUTOFF = "2022-10-01"
+
+
 @dataclass
 class Shop:
     root: Path
     registry: Registry
     models: dict[int, object]  # version -> fitted in-memory model
     snapshot: pd.DataFrame  # features at the cutoff, one row per customer
-    transactions: Path
+    db: Path  # the warehouse
+    store: Path  # SQLite online store materialized at the cutoff (copy it before writing)
 
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory) -> Shop:
     root = tmp_path_factory.mktemp("serving_shop")
-    simulate(400, root, start="2022-01-01", end="2022-12-31", seed=11)
-    data = build_training_data(None, "2022-10-01", HORIZON, transactions=root / "transactions",
-                               stride_days=30, max_windows=3)
+    simulate(400, root / "sim", start="2022-01-01", end="2022-12-31", seed=11)
+    db = root / "shop.duckdb"
+    for table in ("transactions", "events"):
+        for path in sorted((root / "sim" / table).glob("*.parquet")):
+            ingest(path, db=db, table=table)
+    for table in ("customers", "products"):
+        ingest(root / "sim" / f"{table}.parquet", db=db, table=table)
+    data = build_training_data(db, CUTOFF, HORIZON, stride_days=30, max_windows=3)
     registry = Registry(root / "registry")
     models = {}
     for version, model in ((1, GBDTModel(n_estimators=40)), (2, BTYDModel())):
@@ -57,8 +70,16 @@ def shop(tmp_path_factory) -> Shop:
         assert registry.publish(NAME, folder) == version
         models[version] = model
     registry.promote(NAME, 1)
-    return Shop(root, registry, models, data.snapshot.reset_index(drop=True),
-                root / "transactions")
+    store = root / "online.db"
+    materialize(db, CUTOFF, f"sqlite:///{store}")
+    return Shop(root, registry, models, data.snapshot.reset_index(drop=True), db, store)
+
+
+def store_copy(shop: Shop, folder: Path) -> str:
+    """URL of a private copy of the online store (for tests that write to it)."""
+    target = folder / "online.db"
+    shutil.copy(shop.store, target)
+    return f"sqlite:///{target}"
 
 
 def feature_rows(shop: Shop, n: int | None = None, start: int = 0) -> list[dict]:
@@ -108,9 +129,10 @@ def settings(shop: Shop, **overrides) -> ServeSettings:
 
 
 @pytest.fixture
-def live(shop):
-    """A fresh server per test (tests promote and roll back), champion reset to version 1."""
+def live(shop, tmp_path):
+    """A fresh server per test (tests promote, roll back and post events) with its own copy
+    of the online store, champion reset to version 1."""
     if shop.registry.champion(NAME) != 1:
         shop.registry.promote(NAME, 1)
-    with LiveServer(create_app(settings(shop))) as server:
+    with LiveServer(create_app(settings(shop, online=store_copy(shop, tmp_path)))) as server:
         yield server

@@ -58,9 +58,18 @@ def test_invalid_json_is_422(live):
     assert response.status_code == 422
 
 
-def test_ids_without_online_store_is_409(live):
-    response = _post(live, {"customers": ["1"]})
+def test_ids_without_online_store_is_409(shop):
+    with LiveServer(create_app(settings(shop))) as server, server.client() as client:
+        response = client.post("/v1/predict", json={"customers": ["1"]})
     assert response.status_code == 409 and "online store" in response.json()["detail"]
+
+
+def test_unknown_customers_are_named(live, shop):
+    known = shop.snapshot["customer_id"].iloc[0]
+    response = _post(live, {"customers": [known, "nobody-1", "nobody-2"]})
+    assert response.status_code == 404
+    assert response.json()["detail"] == ("unknown customer(s): 'nobody-1', 'nobody-2' (not in "
+                                         "the online store)")
 
 
 def test_oversized_batch_and_body(shop):

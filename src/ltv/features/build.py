@@ -59,6 +59,8 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
                    events=None, customers=None, products=None,
                    windows=(7, 30, 90, 180, 365), top_k_categories: int = 10,
                    sequence_weeks: int = 52,
+                   top_categories: list[str] | None = None,
+                   event_types: list[str] | None = None,
                    out: str | Path | None = None,
                    return_frame: bool = True) -> pd.DataFrame | None:
     """Point-in-time features (and labels) per customer; see the module docstrings for each.
@@ -75,6 +77,12 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
         read directly by DuckDB instead of the warehouse table of the same name.
     windows: trailing windows in days; top_k_categories: share columns (0: none);
     sequence_weeks: length of seq_spend/seq_orders (0: none).
+    top_categories, event_types: fix the population-level choices that are otherwise made
+        from all customers' rows before the cutoff (which categories get share columns, which
+        event types get count columns), so that a table built over a few customers has the
+        columns of one built over all (what the online store's incremental updates need).
+        The choices made are in the DataFrame's attrs["population"] ({"top_categories":
+        list or None, "event_types": list or None}; None: no such columns).
     out: also write the table to this .parquet or .csv file (atomically), from Arrow batches
         (see `output`).
     return_frame: False returns None instead of a DataFrame: with `out`, the rows then never
@@ -92,7 +100,7 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
     if out is not None:
         output.check_path(out)
     params = check_params(cutoff, horizon_days, labels, windows, top_k_categories,
-                          sequence_weeks)
+                          sequence_weeks, top_categories, event_types)
     paths = {"transactions": transactions, "events": events, "customers": customers,
              "products": products}
     if db is None and transactions is None:
@@ -125,7 +133,10 @@ def build_features(db: str | Path | duckdb.DuckDBPyConnection | None = None,
                 with ctx.timed("write"):
                     output.write(con, table.schema, table.to_batches(), out)
             with ctx.timed("to pandas"):
-                return output.to_frame(table)
+                frame = output.to_frame(table)
+            frame.attrs["population"] = {"top_categories": ctx.chosen.get("top_categories"),
+                                         "event_types": ctx.chosen.get("event_types")}
+            return frame
     finally:
         if ctx is not None:
             ctx.drop_all()

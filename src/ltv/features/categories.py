@@ -9,6 +9,11 @@ has none. Only purchase lines (amount > 0) before the cutoff count.
   customer without positive spend has all shares 0. top_k_categories=0: no share columns.
 - n_categories: distinct categories bought before the cutoff; n_categories_{w}d in each window.
 No category on any line before the cutoff (and no products to fill one): no columns.
+
+With params.top_categories given (a list fixed elsewhere, e.g. by the online store, whose
+per-customer recomputes must keep the columns of the table it materialized) those are the
+top categories and the columns exist even where these rows have no category. The list
+chosen is recorded in ctx.chosen["top_categories"] (None: no category columns).
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ def build(ctx: Context, staged: Staged) -> Part | None:
         FROM (SELECT customer_id, category, amount, {day_key_sql(ctx)} AS bday
               FROM {staged.lines} WHERE ts < {ctx.cut} AND amount > 0)
         GROUP BY ALL""")
-    if not ctx.scalar(f"SELECT count(*) FROM {percat} WHERE category IS NOT NULL"):
+    fixed = ctx.params.top_categories
+    if fixed is None and not ctx.scalar(
+            f"SELECT count(*) FROM {percat} WHERE category IS NOT NULL"):
         ctx.drop(percat)
         return None
-    top = [r[0] for r in ctx.con.execute(f"""
+    top = list(fixed) if fixed is not None else [r[0] for r in ctx.con.execute(f"""
         SELECT category FROM {percat} WHERE category IS NOT NULL GROUP BY category
         ORDER BY sum(gross) DESC, category LIMIT {ctx.params.top_k_categories}""").fetchall()]
+    ctx.chosen["top_categories"] = top
     shares = unique_slugs(top, "cat_share_", taken={"cat_share_other"})
     aggs = ["count(category) AS n_categories"]
     aggs += [f"count(category) FILTER (WHERE recent_bday < {w}) AS n_categories_{w}d"

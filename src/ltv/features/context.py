@@ -41,6 +41,8 @@ class Context:
     cutoff: dt.datetime  # resolved: never None here
     prefix: str
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, name), to drop
+    # population-level choices made from the data (top categories, event types), by name
+    chosen: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:

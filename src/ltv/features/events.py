@@ -7,6 +7,8 @@ by name) get columns, so a long tail of rare types cannot blow up the table:
   counts where both types are among the columns (NULL when the denominator is 0);
 - days_since_last_event: fractional days from the latest event to the cutoff (NULL if none).
 No events table, or no event before the cutoff: no columns.
+With params.event_types given (fixed elsewhere, see `categories`) those are the types, and
+the columns exist even without an event here; the types used are in ctx.chosen["event_types"].
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ def build(ctx: Context, staged: Staged) -> Part | None:
     if events is None:
         return None
     past = f"(SELECT customer_id, event_type, ts FROM {events} WHERE ts < {ctx.cut})"
-    types = [r[0] for r in ctx.con.execute(f"""
+    fixed = ctx.params.event_types
+    types = list(fixed) if fixed is not None else [r[0] for r in ctx.con.execute(f"""
         SELECT event_type FROM {past} GROUP BY event_type
         ORDER BY count(*) DESC, event_type LIMIT {ctx.params.max_event_types}""").fetchall()]
     if not types:
         return None
+    ctx.chosen["event_types"] = types
     slugs = dict(zip(types, unique_slugs(types, "ev_", taken={"ev_any"})))
     aggs, cols = [], {}
     for w in ctx.params.windows:

@@ -32,6 +32,9 @@ class FeatureParams:
     top_k_categories: int
     sequence_weeks: int
     max_event_types: int = 5
+    # Fixed population-level choices (see build_features); None: chosen from the data
+    top_categories: tuple[str, ...] | None = None
+    event_types: tuple[str, ...] | None = None
 
 
 def parse_cutoff(value: str | dt.datetime | dt.date | pd.Timestamp) -> dt.datetime:
@@ -56,7 +59,7 @@ def parse_cutoff(value: str | dt.datetime | dt.date | pd.Timestamp) -> dt.dateti
 
 
 def check_params(cutoff, horizon_days, labels, windows, top_k_categories,
-                 sequence_weeks) -> FeatureParams:
+                 sequence_weeks, top_categories=None, event_types=None) -> FeatureParams:
     parsed = None if cutoff is None else parse_cutoff(cutoff)
     if labels and horizon_days is None:
         raise FeatureError("labels=True needs horizon_days (how many days after the cutoff to "
@@ -86,7 +89,17 @@ def check_params(cutoff, horizon_days, labels, windows, top_k_categories,
         raise FeatureError(f"sequence_weeks must be an integer >= 0, got {sequence_weeks!r}",
                            "pass e.g. sequence_weeks=52 (0 turns the weekly sequences off)")
     return FeatureParams(parsed, horizon_days, bool(labels), wins, top_k_categories,
-                         sequence_weeks)
+                         sequence_weeks, top_categories=_fixed(top_categories, "top_categories"),
+                         event_types=_fixed(event_types, "event_types"))
+
+
+def _fixed(values, name: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise FeatureError(f"{name} must be a list of strings, got {values!r}",
+                           f"pass e.g. {name}=['books', 'toys'], or None to choose from the data")
+    return tuple(values)
 
 
 def sql_timestamp(value: dt.datetime) -> str:

@@ -1,7 +1,9 @@
 """Publish a saved model folder as the next version, atomically and without overwriting.
 
 A deep model's version root is also a TF Serving SavedModel (`saved_model.pb`, variables/),
-exported with its preprocessing and post-processing inside (see ltv.export.savedmodel).
+exported with its preprocessing and post-processing inside (see ltv.export.savedmodel), and
+its network is exported to LiteRT under `light/` for ltv's own TF-free runtime (see
+ltv.export.litert and ltv.runtime); an ensemble gets `light/<member>/` per deep member.
 
 The version is built complete (model copy, manifest, files read-only, fsynced) in a hidden
 `<root>/<name>/.publish-XXXX` folder, then renamed to its number. rename(2) of a folder onto a
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ltv.models.persistence import read_model_dir
+from ltv.models.provenance import read_training_info
 from ltv.registry import files, layout
 from ltv.registry.errors import RegistryError
 from ltv.registry.manifest import build_manifest, check_metadata, utc_now
@@ -49,13 +52,19 @@ def publish(root: Path, name: str, model_dir: str | Path,
             from ltv.export.savedmodel import export_savedmodel
 
             export_savedmodel(model, tmp)
+        if model_json.get("family") in ("deep", "ensemble"):
+            from ltv.export.litert import export_light_members
+            from ltv.runtime.artifact import LIGHT_DIR
+
+            export_light_members(model, tmp / LIGHT_DIR)
         checksums = files.checksums(tmp)
         files.make_read_only(tmp)
         created_at = utc_now()
         version = _next_version(model_root)
         for _ in range(MAX_ATTEMPTS):
             manifest = build_manifest(name, version, model_json, model, meta, checksums,
-                                      created_at=created_at)
+                                      created_at=created_at,
+                                      training=read_training_info(source))
             files.atomic_write_json(tmp / layout.MANIFEST, manifest)
             os.chmod(tmp / layout.MANIFEST, files.READ_ONLY)
             if _claim(tmp, model_root / str(version)):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import pandas as pd
+import numpy as np
 
 from ltv.serving.deployment import Deployment
 
@@ -24,8 +24,12 @@ from ltv.serving.deployment import Deployment
 @dataclass
 class Job:
     deployment: Deployment
-    frame: pd.DataFrame  # customer_id + features, already checked against the schema
+    columns: dict[str, list]  # customer_id + features, checked (FeatureSchema.check)
     future: asyncio.Future = field(repr=False)
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns["customer_id"])
 
 
 class MicroBatcher:
@@ -51,19 +55,20 @@ class MicroBatcher:
                 pass
         self._executor.shutdown(wait=True)
 
-    async def predict(self, deployment: Deployment, frame: pd.DataFrame) -> pd.DataFrame:
-        """The deployment's predictions for `frame`'s rows, in order, scored in some batch."""
+    async def predict(self, deployment: Deployment,
+                      columns: dict[str, list]) -> dict[str, np.ndarray]:
+        """The deployment's predictions for these checked rows, in order, scored in a batch."""
         if self._queue is None:
             raise RuntimeError("MicroBatcher.start() was not called")
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(Job(deployment, frame, future))
+        self._queue.put_nowait(Job(deployment, columns, future))
         return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
-            rows = len(batch[0].frame)
+            rows = batch[0].rows
             deadline = loop.time() + self.wait_s
             while rows < self.max_rows:
                 if self._queue.empty():
@@ -77,7 +82,7 @@ class MicroBatcher:
                 else:
                     job = self._queue.get_nowait()
                 batch.append(job)
-                rows += len(job.frame)
+                rows += job.rows
             batch = [job for job in batch if not job.future.cancelled()]
             if not batch:
                 continue
@@ -96,20 +101,23 @@ class MicroBatcher:
                     job.future.set_result(result)
 
 
-def _score(batch: list[Job]) -> list[pd.DataFrame]:
+OUTPUTS = ("customer_id", "ltv", "ltv_lo", "ltv_hi", "p_active")
+
+
+def _score(batch: list[Job]) -> list[dict[str, np.ndarray]]:
     """One predict call per model version; results split back to the jobs, in order."""
-    results: list[pd.DataFrame | None] = [None] * len(batch)
+    results: list[dict[str, np.ndarray] | None] = [None] * len(batch)
     by_version: dict[int, list[int]] = {}
     for i, job in enumerate(batch):
         by_version.setdefault(job.deployment.version, []).append(i)
     for indices in by_version.values():
-        predictor = batch[indices[0]].deployment.predictor
-        frames = [batch[i].frame for i in indices]
-        stacked = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        predicted = predictor.predict(stacked).reset_index(drop=True)
+        deployment = batch[indices[0]].deployment
+        frame = deployment.schema.assemble([batch[i].columns for i in indices])
+        predicted = deployment.predictor.predict(frame)
+        arrays = {c: predicted[c].to_numpy() for c in OUTPUTS}
         start = 0
         for i in indices:
-            n = len(batch[i].frame)
-            results[i] = predicted.iloc[start:start + n]
+            n = batch[i].rows
+            results[i] = {c: a[start:start + n] for c, a in arrays.items()}
             start += n
     return results

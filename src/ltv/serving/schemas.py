@@ -69,13 +69,40 @@ class EventTransaction(BaseModel):
     channel: str | None = None
 
 
-class EventsRequest(BaseModel):
+class BehaviourEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    ts: datetime = Field(description="When it happened (ISO 8601; no time zone means UTC).")
+    event_type: str = Field(min_length=1, description="view, cart, purchase, ...")
+    product_id: str | None = None
+    category: str | None = None
+    price: float | None = Field(None, allow_inf_nan=False)
+    session_id: str | None = None
+
+
+class EventsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"customer_id": "c-1001",
+         "transactions": [{"ts": "2024-06-02T10:15:00Z", "amount": 42.5}]}]})
+
     customer_id: CustomerId = Field(min_length=1)
-    transactions: list[EventTransaction] = Field(min_length=1)
+    transactions: list[EventTransaction] = Field(default_factory=list)
+    events: list[BehaviourEvent] = Field(default_factory=list)
     as_of: datetime | None = Field(
-        None, description="Features as of this time (default: now, UTC); after every event.")
+        None, description="Features as of this time (default: now, UTC); after every row.")
+
+    @model_validator(mode="after")
+    def _something(self) -> "EventsRequest":
+        if not self.transactions and not self.events:
+            raise ValueError("give at least one of 'transactions' or 'events'")
+        return self
+
+
+class EventsResponse(BaseModel):
+    customer_id: CustomerId
+    prediction: Prediction | None = Field(description="null while the customer has no "
+                                                      "transaction yet (nothing to score)")
+    features: dict[str, Any] | None
 
 
 class PromoteRequest(BaseModel):

@@ -6,33 +6,44 @@ import asyncio
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ltv.serving.state import ServerState
 
 
 async def score_rows(state: ServerState, rows: list[dict[str, Any]],
                      where: str = "rows") -> list[dict[str, Any]]:
-    """Predictions for `rows` (each with customer_id and features), in request order, each
-    with its model version and A/B arm."""
+    """Predictions for raw `rows` (each with customer_id and features), in request order,
+    each with its model version and A/B arm; every value is checked against the schema."""
+    ids = [str(row.get("customer_id")) for row in rows]
+    return await _score(state, ids, lambda deployment, positions: deployment.schema.check(
+        [rows[i] for i in positions], where, positions))
+
+
+async def score_frame(state: ServerState, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Predictions for the online store's rows in `frame`, in its order."""
+    ids = frame["customer_id"].tolist()
+    return await _score(state, ids, lambda deployment, positions:
+                        deployment.schema.from_frame(frame, positions))
+
+
+async def _score(state: ServerState, ids: list[str], columns_for) -> list[dict[str, Any]]:
     routing = state.routing
     salt = state.deployments.name
     groups: dict[str, tuple[Any, list[int]]] = {}
-    for i, row in enumerate(rows):
-        arm, deployment = routing.route(str(row.get("customer_id")), salt)
+    for i, cid in enumerate(ids):
+        arm, deployment = routing.route(cid, salt)
         groups.setdefault(arm, (deployment, []))[1].append(i)
-    frames = {arm: (deployment, positions,
-                    deployment.schema.frame([rows[i] for i in positions], where, positions))
-              for arm, (deployment, positions) in groups.items()}
-    results = await asyncio.gather(*(state.batcher.predict(deployment, frame)
-                                     for deployment, _, frame in frames.values()))
-    out: list[dict[str, Any] | None] = [None] * len(rows)
-    for (arm, (deployment, positions, _)), predicted in zip(frames.items(), results):
+    checked = {arm: (deployment, positions, columns_for(deployment, positions))
+               for arm, (deployment, positions) in groups.items()}
+    results = await asyncio.gather(*(state.batcher.predict(deployment, columns)
+                                     for deployment, _, columns in checked.values()))
+    out: list[dict[str, Any] | None] = [None] * len(ids)
+    for (arm, (deployment, positions, _)), predicted in zip(checked.items(), results):
         state.metrics.predictions.labels(arm).inc(len(positions))
-        columns = {c: predicted[c].to_numpy() for c in ("ltv", "ltv_lo", "ltv_hi", "p_active")}
-        ids = predicted["customer_id"].to_numpy()
+        values = {c: predicted[c] for c in ("ltv", "ltv_lo", "ltv_hi", "p_active")}
         for k, i in enumerate(positions):
-            out[i] = {"customer_id": str(ids[k]),
-                      **{c: _finite(columns[c][k]) for c in columns},
+            out[i] = {"customer_id": ids[i], **{c: _finite(values[c][k]) for c in values},
                       "model_version": deployment.version, "arm": arm}
     return out
 

@@ -1,46 +1,55 @@
-"""POST /v1/events: new transactions of one customer -> updated features and a new prediction.
+"""POST /v1/events: new transactions or behaviour events of one customer -> updated online
+features and a new prediction, at once ("dynamic prediction").
 
-The customer's online features are updated incrementally (`ltv.online`), equal to a full
-recompute as of `as_of`, and the customer is re-scored at once.
+The update (`ltv.online.apply_rows`) recomputes that customer's features as of `as_of` from
+their stored history plus the new rows, with the same feature code as a full recompute, so
+the online row equals what `ltv materialize` would write at that time. It runs in a worker
+thread (it is DuckDB work, ~0.1 s), then the customer is scored through the micro-batcher.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import pandas as pd
 from fastapi import APIRouter, Depends
 
 from ltv.serving.deps import get_state
 from ltv.serving.jsonable import jsonable_features
-from ltv.serving.schemas import CustomerResponse, EventsRequest
-from ltv.serving.scoring import score_rows
+from ltv.serving.schemas import EventsRequest, EventsResponse
+from ltv.serving.scoring import score_frame
 from ltv.serving.state import ServerState
 
 router = APIRouter(tags=["customers"])
 
 
-@router.post("/v1/events", response_model=CustomerResponse,
+@router.post("/v1/events", response_model=EventsResponse,
              responses={409: {"description": "The server has no online store"},
-                        422: {"description": "A bad or out-of-order transaction"}})
+                        422: {"description": "A bad or out-of-order row"}})
 async def events(body: EventsRequest, state: ServerState = Depends(get_state)):
-    from ltv.online.incremental import apply_transactions
+    from ltv.online.incremental import apply_rows
 
     store = state.require_store()
-    rows = pd.DataFrame([t.model_dump() for t in body.transactions])
-    rows["ts"] = _utc_naive(rows["ts"])
-    as_of = pd.Timestamp(body.as_of) if body.as_of is not None else \
-        pd.Timestamp(dt.datetime.now(dt.timezone.utc))
-    as_of = as_of.tz_convert("UTC").tz_localize(None) if as_of.tzinfo else as_of
-    features = await asyncio.to_thread(apply_transactions, store, body.customer_id, rows, as_of)
-    [prediction] = await score_rows(state, [{**features, "customer_id": body.customer_id}],
-                                    "features")
-    return {"prediction": prediction, "features": jsonable_features(features)}
+    features = await asyncio.to_thread(
+        apply_rows, store, body.customer_id,
+        transactions=_frame(body.transactions), events=_frame(body.events),
+        as_of=_utc_naive(body.as_of) if body.as_of is not None else None)
+    if features is None:
+        return {"customer_id": body.customer_id, "prediction": None, "features": None}
+    [prediction] = await score_frame(state, state.stored_frame([body.customer_id]))
+    return {"customer_id": body.customer_id, "prediction": prediction,
+            "features": jsonable_features(features)}
 
 
-def _utc_naive(ts: pd.Series) -> pd.Series:
-    """Times with a zone to UTC; times without one are taken as UTC already (the contract)."""
-    return pd.Series([pd.Timestamp(t).tz_convert("UTC").tz_localize(None)
-                      if pd.Timestamp(t).tzinfo else pd.Timestamp(t) for t in ts],
-                     dtype="datetime64[us]")
+def _frame(items) -> pd.DataFrame | None:
+    if not items:
+        return None
+    frame = pd.DataFrame([item.model_dump() for item in items])
+    frame["ts"] = [_utc_naive(t) for t in frame["ts"]]
+    return frame
+
+
+def _utc_naive(value) -> pd.Timestamp:
+    """A time with a zone to UTC; one without is UTC already (the data contract)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from ltv.serving.deps import get_state
 from ltv.serving.schemas import PredictRequest, PredictResponse
-from ltv.serving.scoring import score_rows
+from ltv.serving.scoring import score_frame, score_rows
 from ltv.serving.state import ServerState
 
 router = APIRouter(tags=["predictions"])
@@ -28,12 +28,9 @@ async def predict(body: PredictRequest, state: ServerState = Depends(get_state))
         raise HTTPException(413, f"{field}: {count} items is more than the limit of "
                                  f"{state.settings.max_request_rows} per request; split the batch")
     if body.customers is not None:
-        stored = state.stored_features(body.customers)
-        rows = [{**stored[cid], "customer_id": cid} for cid in body.customers]
-        where = "customers"
+        predictions = await score_frame(state, state.stored_frame(body.customers))
     else:
-        rows, where = body.rows, "rows"
-    predictions = await score_rows(state, rows, where)
+        predictions = await score_rows(state, body.rows, "rows")
     champion = state.routing.champion
     return {"model": state.deployments.name, "horizon_days": champion.horizon_days,
             "predictions": predictions}
