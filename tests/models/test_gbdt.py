@@ -284,6 +284,23 @@ def test_categorical_codes():
     assert InputSpec.from_dict(spec.to_dict()) == spec
 
 
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_category_codes_match_pandas_string_matching(dtype):
+    """Codes come from a dict lookup per value; the reference is pandas' own matching of the
+    values as strings against the levels (missing and unseen -> NaN)."""
+    levels = ["1", "app", "web", "ünï"]
+    values = ["web", None, "app", "tiktok", "ünï", "web", "", "1"]
+    frame = pd.DataFrame({"customer_id": list("abcdefgh"),
+                          "attr_channel": pd.array(values, dtype=dtype)})
+    spec = InputSpec(numeric=[], categories={"attr_channel": levels}, calendar=False)
+    expected = pd.Index(levels, dtype="string").get_indexer(
+        frame["attr_channel"].astype("string")).astype(float)
+    expected[expected < 0] = np.nan
+    np.testing.assert_array_equal(spec.matrix(frame)[:, 0], expected.astype(np.float32))
+    mixed = pd.DataFrame({"attr_channel": pd.array([1, np.nan, pd.NA, "web"], dtype=object)})
+    np.testing.assert_array_equal(spec.matrix(mixed)[:, 0], [0.0, np.nan, np.nan, 2.0])
+
+
 def test_hyperparameters_are_checked_at_fit(data):
     GBDTModel(objective="poisson")  # the constructor only stores
     for bad in (dict(objective="poisson"), dict(interval="bootstrap"),

@@ -170,3 +170,24 @@ def test_materialize_copies_the_features(store, store_url, make_warehouse):
     materialize(db, "2024-01-01", store)
     assert store.count() == len(build_features(db, "2024-01-01"))
     assert store.meta().cutoff == "2024-01-01T00:00:00"
+
+
+@pytest.mark.parametrize("row", range(5))
+def test_one_row_fast_path_equals_the_vectorized_decode(row):
+    """get()/get_many([id]) decode one row in plain Python (the server's hot path); it must
+    give exactly what the column-wise decode gives for that row."""
+    from ltv.online import codec
+
+    frame = typed_frame(5).assign(flag=[True, False, True, False, True],
+                                  share32=np.array([0.1, 0.2, 0.3, 0.4, 0.5], np.float32))
+    layout = codec.Layout.for_frame(frame) if hasattr(codec.Layout, "for_frame") else \
+        codec.Layout.from_json(StoreMeta.for_frame(frame, CUTOFF).layout)
+    [value] = codec.encode_frame(frame.iloc[[row]], layout, generation=1)
+    fast = codec.decode_records([value], layout)[0]
+    block, texts = codec.decode_block([value], layout)
+    slow = codec._records(block, texts, layout)[0]
+    assert fast.keys() == slow.keys()
+    for name in fast:
+        a, b = fast[name], slow[name]
+        assert type(a) is type(b), name
+        assert (a != a and b != b) or a == b, (name, a, b)

@@ -130,6 +130,7 @@ class Replacement(ABC):
                             .replace(tzinfo=None).isoformat()})
         self._commit(meta)
         self.store._meta_cache.clear()
+        self.store._layouts.clear()
         return meta
 
     def __enter__(self) -> Replacement:
@@ -150,6 +151,7 @@ class OnlineStore(ABC):
     def __init__(self, url: str):
         self.url = url
         self._meta_cache: dict[int, StoreMeta] = {}
+        self._layouts: dict[int, codec.Layout] = {}
         self._meta_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
@@ -174,7 +176,10 @@ class OnlineStore(ABC):
         if meta is None:  # cannot happen after _rows; kept as a clear error
             raise OnlineStoreError(f"the online store {self.url} changed generation while "
                                    "being read", "retry the request")
-        return codec.Layout.from_json(meta.layout)
+        layout = self._layouts.get(generation)
+        if layout is None:  # parsed once per generation: this is on every read's path
+            layout = self._layouts[generation] = codec.Layout.from_json(meta.layout)
+        return layout
 
     def _rows(self, customer_ids: Sequence[str]) -> tuple[list[str], list[bytes]]:
         ids = [str(c) for c in customer_ids]

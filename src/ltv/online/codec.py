@@ -15,6 +15,8 @@ metadata, once per generation.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import struct
 from dataclasses import dataclass
@@ -228,6 +230,13 @@ def decode_records(values: list[bytes], layout: Layout) -> list[dict]:
     """The rows as dicts of plain Python values: float (NaN for NULL), int, bool, str or None,
     datetime.datetime (naive UTC) or None, list[float]."""
     block, texts = decode_block(values, layout)
+    if len(values) == 1:
+        # The server's hot path (one customer): per-column numpy calls would cost ~0.5 ms.
+        return [_record(block[0].tolist(), texts[0] if texts else None, layout)]
+    return _records(block, texts, layout)
+
+
+def _records(block: np.ndarray, texts: list[list] | None, layout: Layout) -> list[dict]:
     columns, at, t = [], 0, 0
     for col in layout.columns:
         if col.kind == "text":
@@ -248,3 +257,37 @@ def decode_records(values: list[bytes], layout: Layout) -> list[dict]:
             columns.append(part.tolist())
     names = layout.names
     return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _record(flat: list[float], text: list | None, layout: Layout) -> dict:
+    """One row as `decode_records` gives it for a one-row block, in plain Python."""
+    row, at, t = {}, 0, 0
+    for col in layout.columns:
+        if col.kind == "text":
+            row[col.name] = text[t]
+            t += 1
+            continue
+        value = flat[at]
+        if col.kind == "num":
+            row[col.name] = _scalar(value, col.dtype)
+        elif col.kind == "ts":
+            row[col.name] = None if value != value else \
+                _EPOCH + dt.timedelta(microseconds=int(value))
+        else:
+            row[col.name] = flat[at:at + col.width]
+        at += col.width
+    return row
+
+
+def _scalar(value: float, dtype: str):
+    """`_typed(...).tolist()` for one value."""
+    if dtype.startswith("float"):
+        return value if dtype == "float64" else float(np.array(value, dtype=dtype))
+    if value != value:
+        return None if dtype == "bool" else value  # no int holds NaN; a bool NaN is None
+    if dtype == "bool":
+        return bool(value)
+    return int(value)

@@ -52,7 +52,7 @@ class Routing:
 def default_loader(version_dir: Path) -> Any:
     from ltv.runtime import load_predictor  # never imports TensorFlow
 
-    return load_predictor(version_dir)
+    return load_predictor(version_dir, verify=False)  # Deployments.load verified it
 
 
 class Deployments:

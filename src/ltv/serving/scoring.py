@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ltv.serving.state import ServerState
 
@@ -20,11 +19,11 @@ async def score_rows(state: ServerState, rows: list[dict[str, Any]],
         [rows[i] for i in positions], where, positions))
 
 
-async def score_frame(state: ServerState, frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Predictions for the online store's rows in `frame`, in its order."""
-    ids = frame["customer_id"].tolist()
+async def score_stored(state: ServerState, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predictions for the online store's rows (`ServerState.stored_rows`), in order."""
+    ids = [row["customer_id"] for row in rows]
     return await _score(state, ids, lambda deployment, positions:
-                        deployment.schema.from_frame(frame, positions))
+                        deployment.schema.from_store([rows[i] for i in positions]))
 
 
 async def _score(state: ServerState, ids: list[str], columns_for) -> list[dict[str, Any]]:

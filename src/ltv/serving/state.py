@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from ltv.errors import LTVError
 from ltv.serving.batching import MicroBatcher
 from ltv.serving.deployment import Deployments, Routing
@@ -46,13 +44,13 @@ class ServerState:
                 "sqlite:///online.db (filled by `ltv materialize`)")
         return self.store
 
-    def stored_frame(self, ids: list[str]) -> pd.DataFrame:
-        """Stored feature rows of `ids` as one DataFrame, in order (one decode for a batch,
-        instead of a dict per customer)."""
-        frame = self.require_store().get_frame(ids)
-        if len(frame) != len(ids):
-            _require_all(ids, set(frame["customer_id"]))
-        return frame
+    def stored_rows(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The online store's feature rows of `ids`, in order, each with its customer_id;
+        UnknownCustomerError names the ids the store lacks."""
+        found = self.require_store().get_many(ids)
+        if len(found) != len(set(ids)):
+            _require_all(ids, found)
+        return [{**found[cid], "customer_id": cid} for cid in ids]
 
     def show_routing(self) -> None:
         routing = self.deployments.routing

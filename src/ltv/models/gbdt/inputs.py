@@ -23,6 +23,7 @@ of the median prediction). Rounding to 7 digits removes that noise; trees lose n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -61,14 +62,21 @@ class InputSpec:
         """Columns `matrix` reads from the feature table."""
         return self.numeric + self.categorical + (["cutoff"] if self.calendar else [])
 
+    @cached_property
+    def _codes(self) -> dict[str, dict[str, float]]:
+        # level -> code, built once: a server calls `matrix` for every micro-batch, and a
+        # dict lookup per value beats pandas' string machinery for small batches.
+        return {col: {level: float(i) for i, level in enumerate(levels)}
+                for col, levels in self.categories.items()}
+
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        parts = [frame[self.numeric].astype(float).to_numpy(dtype=float, na_value=np.nan)
+        parts = [frame[self.numeric].to_numpy(dtype=float, na_value=np.nan)
                  if self.numeric else np.empty((len(frame), 0))]
-        for col, levels in self.categories.items():
-            values = frame[col].astype("string")  # missing stays <NA>, never the level "None"
-            codes = pd.Index(levels, dtype="string").get_indexer(values).astype(float)
-            codes[codes < 0] = np.nan  # unseen at fit, or missing
-            parts.append(codes[:, None])
+        for col, codes in self._codes.items():
+            # Unseen at fit, or missing, is NaN (LightGBM's "missing"); a non-string value
+            # is matched by its text, as .astype("string") would.
+            parts.append(np.array([_code(codes, v) for v in frame[col].to_numpy(dtype=object)],
+                                  dtype=float)[:, None])
         if self.calendar:
             day = pd.to_datetime(frame["cutoff"]).dt.day_of_year.to_numpy(dtype=float)
             parts.append(day[:, None])
@@ -85,3 +93,11 @@ class InputSpec:
         return cls(numeric=list(data["numeric"]),
                    categories={c: list(v) for c, v in data["categories"]},
                    calendar=bool(data["calendar"]))
+
+
+def _code(codes: dict[str, float], value: Any) -> float:
+    if isinstance(value, str):
+        return codes.get(value, np.nan)
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return np.nan
+    return codes.get(str(value), np.nan)

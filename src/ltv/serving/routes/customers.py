@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from ltv.serving.deps import get_state
 from ltv.serving.jsonable import jsonable_features
 from ltv.serving.schemas import CustomerResponse
-from ltv.serving.scoring import score_frame
+from ltv.serving.scoring import score_stored
 from ltv.serving.state import ServerState
 
 router = APIRouter(tags=["customers"])
@@ -17,7 +17,6 @@ router = APIRouter(tags=["customers"])
             responses={404: {"description": "Unknown customer"},
                        409: {"description": "The server has no online store"}})
 async def customer(customer_id: str, state: ServerState = Depends(get_state)):
-    frame = state.stored_frame([customer_id])
-    [prediction] = await score_frame(state, frame)
-    features = frame.iloc[0].to_dict()
-    return {"prediction": prediction, "features": jsonable_features(features)}
+    [row] = state.stored_rows([customer_id])
+    [prediction] = await score_stored(state, [row])
+    return {"prediction": prediction, "features": jsonable_features(row)}

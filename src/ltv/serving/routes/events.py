@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends
 from ltv.serving.deps import get_state
 from ltv.serving.jsonable import jsonable_features
 from ltv.serving.schemas import EventsRequest, EventsResponse
-from ltv.serving.scoring import score_frame
+from ltv.serving.scoring import score_stored
 from ltv.serving.state import ServerState
 
 router = APIRouter(tags=["customers"])
@@ -36,7 +36,7 @@ async def events(body: EventsRequest, state: ServerState = Depends(get_state)):
         as_of=_utc_naive(body.as_of) if body.as_of is not None else None)
     if features is None:
         return {"customer_id": body.customer_id, "prediction": None, "features": None}
-    [prediction] = await score_frame(state, state.stored_frame([body.customer_id]))
+    [prediction] = await score_stored(state, state.stored_rows([body.customer_id]))
     return {"customer_id": body.customer_id, "prediction": prediction,
             "features": jsonable_features(features)}
 

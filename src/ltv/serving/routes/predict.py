@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from ltv.serving.deps import get_state
 from ltv.serving.schemas import PredictRequest, PredictResponse
-from ltv.serving.scoring import score_frame, score_rows
+from ltv.serving.scoring import score_stored, score_rows
 from ltv.serving.state import ServerState
 
 router = APIRouter(tags=["predictions"])
@@ -28,7 +28,7 @@ async def predict(body: PredictRequest, state: ServerState = Depends(get_state))
         raise HTTPException(413, f"{field}: {count} items is more than the limit of "
                                  f"{state.settings.max_request_rows} per request; split the batch")
     if body.customers is not None:
-        predictions = await score_frame(state, state.stored_frame(body.customers))
+        predictions = await score_stored(state, state.stored_rows(body.customers))
     else:
         predictions = await score_rows(state, body.rows, "rows")
     champion = state.routing.champion
