@@ -11,3 +11,4 @@ def test_demo_runs_end_to_end_and_accounts_for_every_row(tmp_path):
     assert summary["warehouse_transactions"] == summary["rows_kept"] - (
         summary["warehouse_events"] + summary["warehouse_customers"] + summary["warehouse_products"])
     assert (tmp_path / "demo" / "train.parquet").exists()
+    assert summary["served_predictions"] == 2  # the real request to `ltv serve`

@@ -1,7 +1,8 @@
 """`make demo`: the main job end to end on an embedded default (a simulated shop).
 
 simulate -> ingest into a DuckDB warehouse -> point-in-time features with labels ->
-out-of-time backtest of the model families and the `auto` blend -> HTML report -> summary.
+out-of-time backtest of the model families and the `auto` blend -> HTML report -> deploy
+`auto` (registry, online store) and one real request to `ltv serve` -> summary.
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
     console.print(metrics_table(result.metrics))
     console.print(f"predictions: {out / 'predictions.csv'}   report: {result.report_path}")
 
+    console.rule("[bold]5. deploy auto and ask the prediction server")
+    from ltv.demo_serving import deploy_and_serve
+
+    served = deploy_and_serve(out, db_path, result.models["auto"], frame, cutoff,
+                              pd.Timestamp(DEMO_END) + pd.Timedelta(days=1), DEMO_HORIZON,
+                              console)
+
     summary = {
         "customers_with_history": len(frame),
         "feature_columns": frame.shape[1],
@@ -81,6 +89,7 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
         "mean_spend_next_90d": float(frame["label_spend"].mean()),
         "rows_read": read, "rows_kept": kept, "rows_quarantined": quarantined,
         **{f"{model}_gini": values["gini"] for model, values in result.metrics.items()},
+        "served_predictions": len(served["response"]["predictions"]),
         **{f"warehouse_{k}": v for k, v in counts.items()},
     }
     table = Table(title=f"ltv demo summary (features: {features_path})")

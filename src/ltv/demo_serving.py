@@ -1,0 +1,90 @@
+"""The demo's last step: deploy the `auto` model and show one real request to `ltv serve`.
+
+publish to a registry -> promote -> materialize the online store at the end of the data ->
+start the server in its own process -> POST /v1/predict for two customers -> stop it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+from rich.console import Console
+from rich.syntax import Syntax
+
+from ltv.models.protocol import TrainingData
+
+
+def deploy_and_serve(out: Path, db: Path, model, features: pd.DataFrame, cutoff: pd.Timestamp,
+                     serve_cutoff: pd.Timestamp, horizon_days: int,
+                     console: Console) -> dict:
+    """Publish `model` (fitted before `cutoff` on `features`' windows), serve it from a store
+    materialized at `serve_cutoff`, send one request; return {"request", "response"}."""
+    from ltv.models.provenance import data_fingerprint, feature_schema, write_training_info
+    from ltv.online.materialization import materialize
+    from ltv.registry import Registry
+
+    model_dir = out / "model"
+    model.save(model_dir)
+    schema_data = TrainingData(windows=features, snapshot=None, horizon_days=horizon_days,
+                               cutoff=cutoff)
+    write_training_info(model_dir, {
+        "cutoff": str(cutoff), "horizon_days": horizon_days, "models": model.name,
+        "feature_schema": feature_schema(schema_data, list(model.feature_names_)),
+        "data_fingerprint": data_fingerprint(db, cutoff)})
+    registry = Registry(out / "registry")
+    version = registry.publish("shop", model_dir)
+    registry.promote("shop", version)
+    console.print(f"published and promoted {out / 'registry' / 'shop' / str(version)}")
+    meta = materialize(db, serve_cutoff, f"sqlite:///{out / 'online.db'}")
+    console.print(f"materialized {meta.rows:,} customers as of {serve_cutoff.date()} into "
+                  f"{out / 'online.db'}")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, LTV_SERVE_ADMIN_TOKEN=secrets.token_urlsafe(24))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ltv", "serve", "--registry", str(out / "registry"), "--name",
+         "shop", "--online", f"sqlite:///{out / 'online.db'}", "--port", str(port),
+         "--log-level", "warning"], env=env)
+    try:
+        _wait_ready(server, url)
+        request = {"customers": features["customer_id"].iloc[:2].tolist()}
+        response = httpx.post(f"{url}/v1/predict", json=request, timeout=30)
+        response.raise_for_status()
+        console.print(f"POST {url}/v1/predict")
+        console.print(Syntax(json.dumps(request, indent=2), "json"))
+        console.print(Syntax(json.dumps(response.json(), indent=2), "json"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    console.print("server stopped")
+    return {"request": request, "response": response.json()}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(server: subprocess.Popen, url: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"ltv serve exited with code {server.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"ltv serve was not ready after {timeout_s:.0f} s")
