@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--bodies", required=True)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--path", default="/v1/predict")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     with open(args.bodies, "rb") as handle:
@@ -115,7 +116,8 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    result = asyncio.run(run(args.url, args.rate, args.seconds, bodies, args.connections))
+    result = asyncio.run(run(args.url, args.rate, args.seconds, bodies, args.connections,
+                             args.path))
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=2)
 

@@ -146,13 +146,12 @@ def train(
     a server checks raw rows against), a fingerprint of the training data and the backtest.
     """
     from ltv.models.provenance import data_fingerprint, feature_schema, write_training_info
-    from ltv.models.training_data import build_training_data
+    from ltv.models.training_data import build_training_data, training_windows
     from ltv.models.selection import model_for
 
     model = model_for(models)
     with console.status("building training windows"):
-        data = build_training_data(db, cutoff, horizon, stride_days=max(horizon // 3, 7),
-                                   max_windows=8)
+        data = build_training_data(db, cutoff, horizon, **training_windows(horizon))
     with console.status(f"fitting {model.name}"):
         model.fit(data)
         model.save(out)

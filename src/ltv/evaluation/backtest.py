@@ -83,10 +83,9 @@ def fit_and_predict(db, cutoff, horizon_days: int, families: list[str]):
     Training sees stacked windows whose labels end at or before the cutoff (ts < cutoff only);
     predictions are one row per customer seen before the cutoff and family.
     """
-    from ltv.models.training_data import build_training_data
+    from ltv.models.training_data import build_training_data, training_windows
 
-    data = build_training_data(db, cutoff, horizon_days, stride_days=max(horizon_days // 3, 7),
-                               max_windows=8)
+    data = build_training_data(db, cutoff, horizon_days, **training_windows(horizon_days))
     frames, fitted = [], {}
     for family in families:
         model = model_for(family).fit(data)

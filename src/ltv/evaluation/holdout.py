@@ -21,11 +21,10 @@ def holdout_metrics(db: str | Path, cutoff, horizon_days: int, models: str) -> d
     """{"origin", "horizon_days", "customers", "metrics"} of `models` fitted as of
     cutoff - horizon_days and scored on [cutoff - horizon_days, cutoff)."""
     from ltv.models.selection import model_for
-    from ltv.models.training_data import build_training_data
+    from ltv.models.training_data import build_training_data, training_windows
 
     origin = parse_cutoff(cutoff) - dt.timedelta(days=horizon_days)
-    data = build_training_data(db, origin, horizon_days, stride_days=max(horizon_days // 3, 7),
-                               max_windows=8)
+    data = build_training_data(db, origin, horizon_days, **training_windows(horizon_days))
     predictions = model_for(models).fit(data).predict(data.snapshot)
     actual = actual_spend(db, origin, horizon_days).reindex(predictions["customer_id"])
     return {"origin": str(origin.date()), "horizon_days": horizon_days,

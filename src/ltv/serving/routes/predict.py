@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import JSONResponse
 
 from ltv.serving.deps import get_state
 from ltv.serving.schemas import PredictRequest, PredictResponse
@@ -32,5 +33,6 @@ async def predict(body: PredictRequest, state: ServerState = Depends(get_state))
     else:
         predictions = await score_rows(state, body.rows, "rows")
     champion = state.routing.champion
-    return {"model": state.deployments.name, "horizon_days": champion.horizon_days,
-            "predictions": predictions}
+    # Already the response's shape: skip FastAPI's re-validation of it (~0.1 ms per row).
+    return JSONResponse({"model": state.deployments.name, "horizon_days": champion.horizon_days,
+                         "predictions": predictions})
