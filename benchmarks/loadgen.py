@@ -63,13 +63,12 @@ async def run(url: str, rate: float, seconds: float, bodies: list[bytes],
     latencies = np.full(total, np.nan)
     statuses: dict[int, int] = {}
     errors: list[str] = []
-    loop = asyncio.get_running_loop()
 
     async def one(i: int, scheduled: float) -> None:
         conn = await pool.get()
         try:
             status = await conn.post(requests[i % len(requests)])
-            latencies[i] = loop.time() - scheduled
+            latencies[i] = time.perf_counter() - scheduled
             statuses[status] = statuses.get(status, 0) + 1
         except (OSError, asyncio.IncompleteReadError, ValueError) as err:
             errors.append(repr(err))
@@ -77,16 +76,17 @@ async def run(url: str, rate: float, seconds: float, bodies: list[bytes],
         finally:
             pool.put_nowait(conn)
 
-    start = loop.time() + 0.05
+    # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
+    start = time.perf_counter() + 0.05
     tasks = []
     for i in range(total):
         scheduled = start + i / rate
-        delay = scheduled - loop.time()
+        delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(one(i, scheduled)))
     await asyncio.gather(*tasks)
-    elapsed = loop.time() - start
+    elapsed = time.perf_counter() - start
     done = latencies[~np.isnan(latencies)]
     ms = done * 1000
     return {"rate": rate, "seconds": seconds, "sent": total, "completed": int(len(done)),

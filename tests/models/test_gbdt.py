@@ -315,3 +315,24 @@ def test_windows_without_labels_are_refused(data):
                              data.horizon_days, data.cutoff)
     with pytest.raises(SchemaError, match="label_spend"):
         GBDTModel(**FAST).fit(unlabeled)
+
+
+@pytest.mark.parametrize("objective", ["tweedie", "hurdle"])
+def test_predict_columns_equals_predict(fitted, holdout, objective):
+    """The server's pandas-free path gives exactly `predict`'s numbers, with missing values,
+    an unseen category level and Python datetimes (as the online store returns them)."""
+    model = fitted[objective]
+    rows = holdout.head(300).copy()
+    rows.loc[rows.index[:5], "attr_channel"] = "never-seen"
+    rows.loc[rows.index[5:10], "attr_channel"] = None
+    rows.loc[rows.index[10:15], "ipt_mean"] = np.nan
+    expected = model.predict(rows)
+    columns = {c: rows[c].tolist() for c in rows.columns}
+    columns["cutoff"] = [ts.to_pydatetime() for ts in rows["cutoff"]]
+    columns["ipt_mean"] = [None if pd.isna(v) else v for v in columns["ipt_mean"]]
+    got = model.predict_columns(columns)
+    assert list(got["customer_id"]) == list(expected["customer_id"])
+    for column in ("ltv", "ltv_lo", "ltv_hi", "p_active"):
+        np.testing.assert_array_equal(got[column], expected[column].to_numpy())
+    with pytest.raises(SchemaError, match="recency"):
+        model.predict_columns({k: v for k, v in columns.items() if k != "recency"})

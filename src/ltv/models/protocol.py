@@ -104,12 +104,17 @@ class LTVModel(ABC):
 
     def _frame(self, features: pd.DataFrame, ltv: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                p_active: np.ndarray) -> pd.DataFrame:
+        arrays = self._arrays(features["customer_id"].astype(str).to_numpy(), ltv, lo, hi,
+                              p_active)
+        return pd.DataFrame({"customer_id": arrays.pop("customer_id"), "model": self.name,
+                             **arrays})
+
+    @staticmethod
+    def _arrays(ids: np.ndarray, ltv: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                p_active: np.ndarray) -> dict[str, np.ndarray]:
+        """The predictions contract as arrays: the interval holds ltv, p_active in [0, 1]."""
         ltv = np.asarray(ltv, dtype=float)
-        lo = np.minimum(np.asarray(lo, dtype=float), ltv)
-        hi = np.maximum(np.asarray(hi, dtype=float), ltv)
-        return pd.DataFrame({
-            "customer_id": features["customer_id"].astype(str).to_numpy(),
-            "model": self.name,
-            "ltv": ltv, "ltv_lo": lo, "ltv_hi": hi,
-            "p_active": np.clip(np.asarray(p_active, dtype=float), 0.0, 1.0),
-        })
+        return {"customer_id": ids, "ltv": ltv,
+                "ltv_lo": np.minimum(np.asarray(lo, dtype=float), ltv),
+                "ltv_hi": np.maximum(np.asarray(hi, dtype=float), ltv),
+                "p_active": np.clip(np.asarray(p_active, dtype=float), 0.0, 1.0)}

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ltv.models.persistence import MANIFEST as MODEL_JSON
@@ -40,6 +41,16 @@ class Predictor:
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         return self.model.predict(features)
+
+    @property
+    def takes_columns(self) -> bool:
+        """Whether the model has `predict_columns`, which skips pandas (GBDT today)."""
+        return hasattr(self.model, "predict_columns")
+
+    def predict_columns(self, columns: dict[str, list]) -> dict[str, np.ndarray]:
+        """Predictions for a feature table given as {column: values}, as {column: array}
+        (customer_id, ltv, ltv_lo, ltv_hi, p_active); only where `takes_columns`."""
+        return self.model.predict_columns(columns)
 
 
 def load_predictor(version_dir: str | Path, *, num_threads: int | None = 1,

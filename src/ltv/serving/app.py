@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import Any
 
@@ -57,6 +58,10 @@ def create_app(settings: ServeSettings, *, deployments: Deployments | None = Non
         await asyncio.to_thread(deployments.start, settings.challenger,
                                 settings.challenger_share)
         state.show_routing()
+        # The loaded models are long-lived: keep the garbage collector from re-scanning
+        # them on every full collection (pauses that show up as p99 latency).
+        gc.collect()
+        gc.freeze()
         state.batcher.start()
         poller = asyncio.create_task(_follow_pointer(state)) if settings.pointer_poll_s else None
         if settings.admin_token is None or token != settings.admin_token.get_secret_value():

@@ -15,6 +15,7 @@ Money is in the currency of the transactions, over the training horizon (`horizo
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ltv.errors import ConfigError
+from ltv.errors import ConfigError, SchemaError
 from ltv.models.gbdt import intervals as iv
 from ltv.models.gbdt.boosting import fit_component
 from ltv.models.gbdt.inputs import InputSpec
@@ -166,13 +167,32 @@ class GBDTModel(LTVModel):
         if len(features) == 0:
             empty = np.empty(0)
             return self._frame(features, empty, empty, empty, empty)
-        X = self.inputs_.matrix(features)
+        ltv, lo, hi, p_active = self._predict_matrix(self.inputs_.matrix(features))
+        return self._frame(features, ltv, lo, hi, p_active)
+
+    def predict_columns(self, columns: dict[str, Sequence]) -> dict[str, np.ndarray]:
+        """`predict` of a feature table given as {column: values} (at least customer_id and
+        the model's columns), as {prediction column: array}: the server's path, which skips
+        pandas (~2 ms per call for one row). Same numbers as `predict` (tested)."""
+        self._check_fitted()
+        missing = [c for c in self.inputs_.required_columns if c not in columns]
+        if missing:
+            raise SchemaError(f"{len(missing)} feature column(s) the model was trained on are "
+                              f"missing: {', '.join(missing[:8])}", "send every feature",
+                              table="features", column=missing[0])
+        ids = np.asarray(columns["customer_id"], dtype=object).astype(str)
+        if len(ids) == 0:
+            empty = np.empty(0)
+            return self._arrays(ids, empty, empty, empty, empty)
+        return self._arrays(ids, *self._predict_matrix(self.inputs_.matrix_from_columns(columns)))
+
+    def _predict_matrix(self, X: np.ndarray):
         preds = to_money({name: b.predict(X, num_threads=self.num_threads)
                           for name, b in self.boosters_.items()}, self.label_scale_)
         ltv, p_active = combine(self.objective, preds)
         ltv = ltv * self.balance_factor_
         lo, hi = self._bounds(ltv, preds, self.conformal_q_, self.conformal_scale_)
-        return self._frame(features, ltv, lo, hi, p_active)
+        return ltv, lo, hi, p_active
 
     def _bounds(self, ltv: np.ndarray, preds: dict[str, np.ndarray], q: float | None,
                 q_scale: float | None) -> tuple[np.ndarray, np.ndarray]:
