@@ -56,7 +56,7 @@ def deploy_and_serve(out: Path, db: Path, model, features: pd.DataFrame, cutoff:
          "shop", "--online", f"sqlite:///{out / 'online.db'}", "--port", str(port),
          "--log-level", "warning"], env=env)
     try:
-        _wait_ready(server, url)
+        wait_ready(server, url)
         request = {"customers": features["customer_id"].iloc[:2].tolist()}
         response = httpx.post(f"{url}/v1/predict", json=request, timeout=30)
         response.raise_for_status()
@@ -76,7 +76,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_ready(server: subprocess.Popen, url: str, timeout_s: float = 120) -> None:
+def wait_ready(server: subprocess.Popen, url: str, timeout_s: float = 120) -> None:
+    """Poll GET /readyz of a starting `ltv serve` process until it answers 200."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from ltv.demo_serving import wait_ready
 
 from .conftest import CUTOFF, free_port
 
@@ -52,19 +53,6 @@ def start(work: Path, env: dict, *extra) -> tuple[subprocess.Popen, str]:
                             env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     return proc, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(proc: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read()
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("ltv serve did not become ready")
 
 
 def test_serve_refuses_to_start_without_a_safe_token(deployed):

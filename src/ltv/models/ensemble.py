@@ -127,12 +127,19 @@ class EnsembleModel(LTVModel):
         }, write)
 
     @classmethod
-    def load(cls, path: str | Path) -> "EnsembleModel":
-        from ltv.models.registry import load_model
+    def load(cls, path: str | Path, load_member=None) -> "EnsembleModel":
+        """`load_member(member name, member folder)` loads each member (default: the family's
+        own load; the TF-free runtime passes one that runs deep members in LiteRT)."""
+        if load_member is None:
+            from ltv.models.registry import load_model
+
+            def load_member(name: str, folder: Path) -> LTVModel:
+                return load_model(folder)
 
         manifest = read_model_dir(path, family=cls.family)
         model = cls(**manifest["params"])
-        model.members_ = [load_model(Path(path) / "members" / name) for name in manifest["members"]]
+        model.members_ = [load_member(name, Path(path) / "members" / name)
+                          for name in manifest["members"]]
         model.weights_ = manifest["weights"]
         model.validation_origins_ = manifest["validation_origins"]
         model.validation_scores_ = manifest["validation_scores"]

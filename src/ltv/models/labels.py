@@ -7,9 +7,17 @@
 - `balance_factor`: the one factor that makes the predictions' total match the labels'
   (the "balance property" of a canonical GLM, Wuthrich 2020), restored after log-link fits;
 - `holdout_split`: which training rows validate early stopping. The LATEST window (largest
-  `cutoff`) when there are several: later than everything the model learned from, as the
-  future will be. With a single window, customers are split by a deterministic hash of their
-  id (crc32 % 5 == 0, about 20%, the same on every run and machine).
+  `cutoff`, origin o_0) when there are several: later than everything the model learned from,
+  as the future will be. Given the horizon H, the training side keeps only the windows whose
+  labels end by o_0 (cutoff + H <= o_0, "gapped latest window"): with a stride below H the
+  other earlier windows' label periods overlap o_0's (by up to 76 of 90 days at a 14-day
+  stride), so the same transactions would be labels on both sides and early stopping would be
+  nearly in sample. When no window ends by o_0 (the windows span less than H), the gap is
+  impossible and the split falls back to every earlier window ("latest window", overlapping
+  labels): a customer-hash split would overlap in time just the same and validate on older
+  data. Without H (horizon_days=None) that ungapped split is used too. With a single window,
+  customers are split by a deterministic hash of their id (crc32 % 5 == 0, about 20%, the same
+  on every run and machine).
 """
 
 from __future__ import annotations
@@ -67,13 +75,20 @@ class Split:
 
     train: np.ndarray
     valid: np.ndarray
-    how: str  # "latest window" or "customer hash"
+    how: str  # "gapped latest window", "latest window" or "customer hash"
 
 
-def holdout_split(frame: pd.DataFrame) -> Split:
+def holdout_split(frame: pd.DataFrame, horizon_days: int | None = None) -> Split:
+    """Train/validation masks for early stopping (see the module docstring). Rows of windows
+    between the gapped training windows and the latest one are on neither side."""
     cutoffs = pd.to_datetime(frame["cutoff"])
     if cutoffs.nunique() >= 2:
-        valid = (cutoffs == cutoffs.max()).to_numpy()
+        latest = cutoffs.max()
+        valid = (cutoffs == latest).to_numpy()
+        if horizon_days is not None:
+            ended = (cutoffs + pd.Timedelta(days=int(horizon_days)) <= latest).to_numpy()
+            if ended.any():
+                return Split(ended, valid, "gapped latest window")
         return Split(~valid, valid, "latest window")
     ids = frame["customer_id"].astype(str)
     bucket = ids.map(lambda s: zlib.crc32(s.encode()) % VALIDATION_BUCKETS).to_numpy()

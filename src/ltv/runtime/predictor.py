@@ -95,26 +95,18 @@ def _load(model_dir: Path, light_dir: Path, num_threads: int | None) -> LTVModel
                                     f"'{_name(manifest, family)}'", "publish the model again")
         return model
     if family == "ensemble":
-        return _load_ensemble(model_dir, manifest, light_dir, num_threads)
+        return _load_ensemble(model_dir, light_dir, num_threads)
     from ltv.models.registry import load_model
 
     return load_model(model_dir)
 
 
-def _load_ensemble(model_dir: Path, manifest: dict, light_dir: Path,
-                   num_threads: int | None) -> LTVModel:
+def _load_ensemble(model_dir: Path, light_dir: Path, num_threads: int | None) -> LTVModel:
     """EnsembleModel.load, with each member loaded by `_load` (deep -> LiteRT)."""
     from ltv.models.ensemble import EnsembleModel
 
-    model = EnsembleModel(**manifest["params"])
-    model.members_ = [_load(model_dir / "members" / name, light_dir / name, num_threads)
-                      for name in manifest["members"]]
-    model.weights_ = manifest["weights"]
-    model.validation_origins_ = manifest["validation_origins"]
-    model.validation_scores_ = manifest["validation_scores"]
-    model.validation_score_ = manifest["validation_score"]
-    model.feature_names_ = manifest["feature_names"]
-    return model
+    return EnsembleModel.load(model_dir, load_member=lambda name, folder: _load(
+        folder, light_dir / name, num_threads))
 
 
 def _name(manifest: dict, family: str) -> str:

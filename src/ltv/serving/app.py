@@ -102,6 +102,13 @@ def _error(status: int, message: str, fix: str | None = None, **extra) -> JSONRe
     return JSONResponse(body, status_code=status)
 
 
+def _answer_with(status: int):
+    async def handler(request: Request, exc: LTVError) -> JSONResponse:
+        return _error(status, exc.problem, exc.fix)
+
+    return handler
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -112,21 +119,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                       errors=[{"loc": list(e.get("loc", ())), "msg": e.get("msg"),
                                "type": e.get("type")} for e in errors[:20]])
 
-    @app.exception_handler(FeatureRowError)
-    async def bad_row(request: Request, exc: FeatureRowError):
-        return _error(422, exc.problem, exc.fix)
-
-    @app.exception_handler(UnknownCustomerError)
-    async def unknown(request: Request, exc: UnknownCustomerError):
-        return _error(404, exc.problem, exc.fix)
-
-    @app.exception_handler(NoOnlineStoreError)
-    async def no_store(request: Request, exc: NoOnlineStoreError):
-        return _error(409, exc.problem, exc.fix)
-
-    @app.exception_handler(CorruptVersionError)
-    async def corrupt(request: Request, exc: CorruptVersionError):
-        return _error(409, exc.problem, exc.fix)
+    # Specific errors first: Starlette picks the handler of the nearest class in the MRO.
+    for error, status in ((FeatureRowError, 422), (UnknownCustomerError, 404),
+                          (NoOnlineStoreError, 409), (CorruptVersionError, 409)):
+        app.add_exception_handler(error, _answer_with(status))
 
     @app.exception_handler(RegistryError)
     async def registry(request: Request, exc: RegistryError):

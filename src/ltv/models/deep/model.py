@@ -100,7 +100,7 @@ class DeepModel(LTVModel):
         inputs = spec.to_inputs(frame)
         scale = label_scale(frame)
         y = (clipped_spend(frame) / scale).astype(np.float32)
-        split = holdout_split(frame)
+        split = holdout_split(frame, data.horizon_days)
         arch = self._architecture()
         schedule = training.Schedule(self.learning_rate, self.batch_size, self.max_epochs,
                                      self.patience, self.seed, self.jit_compile)
@@ -109,7 +109,8 @@ class DeepModel(LTVModel):
         def build(x, labels):
             return build_network(spec, arch, x, labels)
 
-        stage1 = training.train(build, inputs, y, split.valid, schedule, logs, "stage1")
+        stage1 = training.train(build, inputs, y, split.valid, schedule, logs, "stage1",
+                                train=split.train)
         validation = self._validation(stage1.network, inputs, frame, split, scale)
         final = stage1
         if self.refit:

@@ -59,11 +59,15 @@ def select(inputs: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndar
 
 def train(build: Callable[[dict, np.ndarray], keras.Model], inputs: dict[str, np.ndarray],
           y: np.ndarray, valid: np.ndarray | None, schedule: Schedule, log_dir: Path | None,
-          stage: str, epochs: int | None = None) -> Trained:
-    """Train `build(train_inputs, train_labels)` on the rows outside `valid` (all rows when
-    `valid` is None, for `epochs` epochs); with `valid`, early stopping on those rows."""
+          stage: str, epochs: int | None = None, train: np.ndarray | None = None) -> Trained:
+    """Train `build(train_inputs, train_labels)` on the `train` rows (default: the rows outside
+    `valid`, or all rows when `valid` is None, for `epochs` epochs); with `valid`, early
+    stopping on those rows."""
     keras.utils.set_random_seed(schedule.seed)
-    train_rows = ~valid if valid is not None else np.ones(len(y), dtype=bool)
+    if train is not None:
+        train_rows = np.asarray(train, dtype=bool)
+    else:
+        train_rows = ~valid if valid is not None else np.ones(len(y), dtype=bool)
     x_train, y_train = select(inputs, train_rows), y[train_rows]
     network = build(x_train, y_train)
     network.compile(optimizer=keras.optimizers.Adam(schedule.learning_rate, clipnorm=1.0),

@@ -85,7 +85,7 @@ class GBDTModel(LTVModel):
         frame = check_windows(data.windows)
         inputs = InputSpec.learn(frame, self.calendar_features)
         X = inputs.matrix(frame)
-        split = holdout_split(frame)
+        split = holdout_split(frame, data.horizon_days)
         scale = label_scale(frame)
         unit_free = frame.assign(label_spend=frame["label_spend"] / scale)
         fitted = {}
