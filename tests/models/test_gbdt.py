@@ -220,10 +220,14 @@ def test_money_scale_only_rescales_predictions(shop, tweedie, holdout, tmp_path)
 
 
 def test_trees_are_chosen_on_the_latest_window(tweedie, data):
-    latest = data.windows["cutoff"].max()
-    assert tweedie.validation_["split"] == "latest window"
-    assert tweedie.validation_["rows"] == int((data.windows["cutoff"] == latest).sum())
-    assert tweedie.validation_["train_rows"] == int((data.windows["cutoff"] < latest).sum())
+    # Windows at 2022-10-03, 09-03, 08-04, 07-05 (stride 30, H = 90): the latest validates;
+    # only 07-05's labels end by 10-03 (07-05 + 90 d), so only it trains stage 1.
+    cutoffs = pd.to_datetime(data.windows["cutoff"])
+    assert sorted(cutoffs.dt.date.astype(str).unique()) == \
+        ["2022-07-05", "2022-08-04", "2022-09-03", "2022-10-03"]
+    assert tweedie.validation_["split"] == "gapped latest window"
+    assert tweedie.validation_["rows"] == int((cutoffs == "2022-10-03").sum())
+    assert tweedie.validation_["train_rows"] == int((cutoffs == "2022-07-05").sum())
     assert tweedie.validation_["out_of_sample"]
     for name, n in tweedie.best_iteration_.items():
         assert 1 <= n <= FAST["n_estimators"], name

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ltv.errors import LTVError
-from ltv.models.deep.inputs import DeepInputSpec
 from ltv.models.deep.model import DeepModel
 from ltv.runtime.litert import LiteRTNetwork
 
@@ -39,12 +38,7 @@ class LightDeepModel(DeepModel):
         post-processing state `ltv.export.litert` saved in the light folder's model.json."""
         model = cls(**state["params"])
         model.network_ = network
-        model.inputs_ = DeepInputSpec.from_dict(state["inputs"])
-        model.feature_names_ = model.inputs_.required_columns
-        model.label_scale_ = float(state["label_scale"])
-        model.max_spend_ = float(state["max_spend"])
-        model.balance_factor_ = float(state["balance_factor"])
-        model.horizon_days_ = int(state["horizon_days"])
+        model._restore_scoring_state(state)
         return model
 
     def _logits(self, network: LiteRTNetwork, inputs: dict[str, np.ndarray]) -> np.ndarray:

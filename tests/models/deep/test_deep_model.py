@@ -132,3 +132,20 @@ def test_transformer_encoder_trains(synthetic):
 def test_bad_hyperparameters_are_refused_before_training(params, synthetic):
     with pytest.raises(ConfigError):
         fit(synthetic[0].iloc[:50], **params)
+
+
+def test_stage1_trains_only_on_windows_labeled_before_the_latest_origin(synthetic):
+    """Three windows 2023-01-01 / 02-01 / 03-01 and H = 40 days: 03-01 validates, only
+    01-01's labels end by it (01-01 + 40 d = 02-10); 02-01's overlap and train nothing."""
+    frame = synthetic[0].copy()
+    frame["cutoff"] = pd.to_datetime(np.select(
+        [np.arange(len(frame)) < 2000, np.arange(len(frame)) < 4000],
+        ["2023-01-01", "2023-02-01"], "2023-03-01"))
+    data = TrainingData(windows=frame, snapshot=None, horizon_days=40,
+                        cutoff=pd.Timestamp("2023-04-10"))
+    model = DeepModel(max_epochs=2, patience=1, hidden_units=(8,), cross_layers=1,
+                      sequence_units=4).fit(data)
+    assert model.validation_["split"] == "gapped latest window"
+    assert model.validation_["rows"] == 2000  # the 2023-03-01 window
+    assert model.validation_["train_rows"] == 2000  # the 2023-01-01 window only
+    assert len(model.history_["refit"]["loss"]) == model.best_epoch_

@@ -209,6 +209,16 @@ class DeepModel(LTVModel):
 
         write_model_dir(path, meta, write)
 
+    def _restore_scoring_state(self, state: dict[str, Any]) -> None:
+        """What predict needs besides the network (input spec, label scale, cap, balance,
+        horizon), from a saved model.json; the light export saves the same keys."""
+        self.inputs_ = DeepInputSpec.from_dict(state["inputs"])
+        self.feature_names_ = self.inputs_.required_columns
+        self.label_scale_ = float(state["label_scale"])
+        self.max_spend_ = float(state["max_spend"])
+        self.balance_factor_ = float(state["balance_factor"])
+        self.horizon_days_ = int(state["horizon_days"])
+
     @classmethod
     def load(cls, path: str | Path) -> "DeepModel":
         manifest = read_model_dir(path, family=cls.family)
@@ -220,15 +230,10 @@ class DeepModel(LTVModel):
         learned = manifest["learned"]
         model = cls(**manifest["params"])
         model.network_ = keras.saving.load_model(Path(path) / NETWORK_FILE, compile=False)
-        model.inputs_ = DeepInputSpec.from_dict(learned["inputs"])
-        model.feature_names_ = model.inputs_.required_columns
-        model.label_scale_ = float(learned["label_scale"])
-        model.max_spend_ = float(learned["max_spend"])
-        model.balance_factor_ = float(learned["balance_factor"])
+        model._restore_scoring_state(learned)
         model.best_epoch_ = int(learned["best_epoch"])
         model.history_ = learned["history"]
         model.validation_ = learned["validation"]
-        model.horizon_days_ = int(learned["horizon_days"])
         model.log_dir_ = str(Path(path) / LOGS)
         return model
 

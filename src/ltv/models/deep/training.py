@@ -1,7 +1,8 @@
 """Fitting a network: early stopping on the time-based validation rows, then a refit.
 
-1. Stage 1 trains on the earlier windows and stops when the ZILN loss on the latest window
-   (`labels.holdout_split`) has not improved for `patience` epochs; the best epoch's weights
+1. Stage 1 trains on the earlier windows whose labels end by the latest window's origin
+   (a gap of one horizon; every earlier window when none ends that early) and stops when the
+   ZILN loss on the latest window (`labels.holdout_split`) has not improved for `patience` epochs; the best epoch's weights
    are kept. The latest window is later than everything stage 1 learned from, as the future
    will be for the final model.
 2. With `refit`, a fresh network (same seed, preprocessing adapted on all rows) trains on

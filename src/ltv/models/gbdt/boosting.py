@@ -2,7 +2,9 @@
 
 Choosing the number of trees, by time. The rows come from several stacked windows (see
 `ltv.models.training_data`). The LATEST window (largest `cutoff`) is held out: each booster
-is trained on the earlier windows with early stopping on it, which picks the number of
+is trained on the earlier windows whose labels end by its origin (`labels.holdout_split`: a
+gap of one horizon, so no transaction is a label on both sides; every earlier window when
+none ends that early) with early stopping on it, which picks the number of
 trees on data later than everything it learned from, as prediction will be. Then the
 booster is trained again on ALL windows (the latest one is the most relevant to the future)
 with exactly that number of trees; it gets no second early stopping, as nothing later is

@@ -3,8 +3,9 @@
 How it learns (details in the modules named):
 - inputs       numeric features, attr_* categoricals (unseen levels -> missing), the cutoff's
                day of year (point-in-time safe seasonality); no raw sequences;
-- boosting     number of trees chosen by early stopping on the latest window, then a refit on
-               all windows with that number (one window: a customer-hash split);
+- boosting     number of trees chosen by early stopping on the latest window (trained on the
+               windows labeled by its origin), then a refit on all windows with that number
+               (one window: a customer-hash split);
 - objectives   "tweedie" (one regressor on spend clipped at 0) or "hurdle" (P(spend > 0) x
                E[spend | spend > 0], gamma); p_active from a classifier on label_active;
 - intervals    split conformal on the validation window, or two quantile regressors.
