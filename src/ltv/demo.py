@@ -19,8 +19,10 @@ from ltv.cli_support import progress_bar
 DEMO_START, DEMO_END, DEMO_HORIZON = "2022-01-01", "2023-12-31", 90
 
 
-def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = None) -> dict:
-    """Run the demo into `out/` (replaced if present) and return the summary numbers."""
+def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = None,
+             models: str = "auto,btyd,gbdt,deep") -> dict:
+    """Run the demo into `out/` (replaced if present) and return the summary numbers.
+    `models`: the families to backtest; the first one is deployed and served."""
     from ltv.features.build import build_features
     from ltv.io.ingest import ingest
     from ltv.simulate import simulate
@@ -66,18 +68,18 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
     from ltv.cli_support import metrics_table
     from ltv.evaluation.backtest import backtest_warehouse
 
-    with console.status("fitting btyd, gbdt, deep and the auto blend on windows before the "
-                        "cutoff"):
+    with console.status(f"fitting {models} on windows before the cutoff"):
         result = backtest_warehouse(db_path, cutoff, DEMO_HORIZON, out=out / "predictions.csv",
-                                    report=out / "report.html", models="auto,btyd,gbdt,deep",
+                                    report=out / "report.html", models=models,
                                     dataset="simulated shop (ltv simulate)")
     console.print(metrics_table(result.metrics))
     console.print(f"predictions: {out / 'predictions.csv'}   report: {result.report_path}")
 
-    console.rule("[bold]5. deploy auto and ask the prediction server")
+    deployed = models.split(",")[0].strip()
+    console.rule(f"[bold]5. deploy {deployed} and ask the prediction server")
     from ltv.demo_serving import deploy_and_serve
 
-    served = deploy_and_serve(out, db_path, result.models["auto"], frame, cutoff,
+    served = deploy_and_serve(out, db_path, result.models[deployed], frame, cutoff,
                               pd.Timestamp(DEMO_END) + pd.Timedelta(days=1), DEMO_HORIZON,
                               console)
 
