@@ -1,17 +1,8 @@
-"""Fixtures for the online store tests: a Redis server of our own, a store per backend, and
-small warehouses built from hand-written rows.
-
-The Redis server is Debian's `redis-server`, started on a free port without persistence for
-the session and stopped at the end; the Redis half of the suite skips (saying why) where it
-is not installed (`apt-get install redis-server`; `.ci/run` installs it).
-"""
+"""Fixtures for the online store tests: a store per backend (the Redis server is the
+session's own, from tests/conftest.py) and small warehouses built from hand-written rows."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pandas as pd
@@ -20,41 +11,6 @@ import pytest
 from ltv.warehouse import add_attribute_columns, connect
 
 CUTOFF = "2024-03-01"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server); "
-                    "the Redis backend is not tested here")
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -20,7 +20,7 @@ from typing import Any
 from ltv.registry.errors import RegistryError
 
 FORMAT_VERSION = 1
-LIBRARIES = ("ltv", "numpy", "pandas", "duckdb", "lightgbm")
+LIBRARIES = ("ltv", "numpy", "pandas", "duckdb", "lightgbm", "ai-edge-litert")
 # Reported only when the publishing process has already imported them: importing TensorFlow
 # costs seconds and hundreds of MB, and a BTYD or GBDT model does not need it.
 IF_IMPORTED = {"tensorflow": "tensorflow", "keras": "keras"}
