@@ -2,9 +2,9 @@
 
 1. Stage 1 trains on the earlier windows whose labels end by the latest window's origin
    (a gap of one horizon; every earlier window when none ends that early) and stops when the
-   ZILN loss on the latest window (`labels.holdout_split`) has not improved for `patience` epochs; the best epoch's weights
-   are kept. The latest window is later than everything stage 1 learned from, as the future
-   will be for the final model.
+   ZILN loss on the latest window (`labels.holdout_split`) has not improved for `patience`
+   epochs; the best epoch's weights are kept. The latest window is later than everything
+   stage 1 learned from, as the future will be for the final model.
 2. With `refit`, a fresh network (same seed, preprocessing adapted on all rows) trains on
    ALL windows for exactly the best epoch count: the latest window is the most relevant one
    to the future and should not be left out of the final model.
