@@ -60,16 +60,13 @@ def setup(work: Path, customers: int, model: str) -> dict:
     from ltv.io.ingest import ingest
     from ltv.online.materialization import materialize
     from ltv.registry import Registry
-    from ltv.simulate import simulate
+    from ltv.simulate import simulate, table_files
 
     started = time.perf_counter()
     simulate(customers, work / "sim", start="2022-01-01", end="2023-12-31", seed=3)
     db = work / "shop.duckdb"
-    for table in ("transactions", "events"):
-        for path in sorted((work / "sim" / table).glob("*.parquet")):
-            ingest(path, db=db, table=table)
-    for table in ("customers", "products"):
-        ingest(work / "sim" / f"{table}.parquet", db=db, table=table)
+    for path, table in table_files(work / "sim"):
+        ingest(path, db=db, table=table)
     subprocess.run([LTV, "train", "--db", str(db), "--cutoff", CUTOFF, "--horizon",
                     str(HORIZON), "--models", model, "--out", str(work / "model"),
                     "--no-backtest"], check=True)

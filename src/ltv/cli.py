@@ -145,7 +145,7 @@ def train(
     Next to the model, training.json records the cutoff, the feature schema (kinds and ranges
     a server checks raw rows against), a fingerprint of the training data and the backtest.
     """
-    from ltv.models.provenance import data_fingerprint, feature_schema, write_training_info
+    from ltv.models.provenance import training_info, write_training_info
     from ltv.models.training_data import build_training_data, training_windows
     from ltv.models.selection import model_for
 
@@ -155,11 +155,7 @@ def train(
     with console.status(f"fitting {model.name}"):
         model.fit(data)
         model.save(out)
-    info = {"cutoff": str(data.cutoff), "horizon_days": horizon, "models": models,
-            "training_windows": int(data.windows["cutoff"].nunique()),
-            "training_rows": len(data.windows),
-            "feature_schema": feature_schema(data, list(model.feature_names_)),
-            "data_fingerprint": data_fingerprint(db, cutoff)}
+    info = training_info(db, data, model, models)
     if backtest:
         from ltv.evaluation.holdout import holdout_metrics
 

@@ -25,7 +25,7 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
     `models`: the families to backtest; the first one is deployed and served."""
     from ltv.features.build import build_features
     from ltv.io.ingest import ingest
-    from ltv.simulate import simulate
+    from ltv.simulate import simulate, table_files
     from ltv.warehouse import connect, row_counts
 
     console = console or Console()
@@ -42,9 +42,7 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
                   f"{sim.n_events:,} events")
 
     console.rule("[bold]2. ingest into the warehouse")
-    sources = [(p, "transactions") for p in sorted((sim_dir / "transactions").glob("*.parquet"))]
-    sources += [(p, "events") for p in sorted((sim_dir / "events").glob("*.parquet"))]
-    sources += [(sim_dir / "customers.parquet", "customers"), (sim_dir / "products.parquet", "products")]
+    sources = table_files(sim_dir)
     read = kept = quarantined = 0
     with progress_bar("ingesting") as tick:
         for i, (path, table) in enumerate(sources):
@@ -79,9 +77,8 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
     console.rule(f"[bold]5. deploy {deployed} and ask the prediction server")
     from ltv.demo_serving import deploy_and_serve
 
-    served = deploy_and_serve(out, db_path, result.models[deployed], frame, cutoff,
-                              pd.Timestamp(DEMO_END) + pd.Timedelta(days=1), DEMO_HORIZON,
-                              console)
+    served = deploy_and_serve(out, db_path, result.models[deployed], result.data,
+                              pd.Timestamp(DEMO_END) + pd.Timedelta(days=1), console)
 
     summary = {
         "customers_with_history": len(frame),

@@ -23,23 +23,17 @@ from rich.syntax import Syntax
 from ltv.models.protocol import TrainingData
 
 
-def deploy_and_serve(out: Path, db: Path, model, features: pd.DataFrame, cutoff: pd.Timestamp,
-                     serve_cutoff: pd.Timestamp, horizon_days: int,
-                     console: Console) -> dict:
-    """Publish `model` (fitted before `cutoff` on `features`' windows), serve it from a store
-    materialized at `serve_cutoff`, send one request; return {"request", "response"}."""
-    from ltv.models.provenance import data_fingerprint, feature_schema, write_training_info
+def deploy_and_serve(out: Path, db: Path, model, data: TrainingData,
+                     serve_cutoff: pd.Timestamp, console: Console) -> dict:
+    """Publish `model` (fitted on `data`), serve it from a store materialized at
+    `serve_cutoff`, send one request; return {"request", "response"}."""
+    from ltv.models.provenance import training_info, write_training_info
     from ltv.online.materialization import materialize
     from ltv.registry import Registry
 
     model_dir = out / "model"
     model.save(model_dir)
-    schema_data = TrainingData(windows=features, snapshot=None, horizon_days=horizon_days,
-                               cutoff=cutoff)
-    write_training_info(model_dir, {
-        "cutoff": str(cutoff), "horizon_days": horizon_days, "models": model.name,
-        "feature_schema": feature_schema(schema_data, list(model.feature_names_)),
-        "data_fingerprint": data_fingerprint(db, cutoff)})
+    write_training_info(model_dir, training_info(db, data, model, model.name))
     registry = Registry(out / "registry")
     version = registry.publish("shop", model_dir)
     registry.promote("shop", version)
@@ -57,7 +51,7 @@ def deploy_and_serve(out: Path, db: Path, model, features: pd.DataFrame, cutoff:
          "--log-level", "warning"], env=env)
     try:
         wait_ready(server, url)
-        request = {"customers": features["customer_id"].iloc[:2].tolist()}
+        request = {"customers": data.snapshot["customer_id"].iloc[:2].tolist()}
         response = httpx.post(f"{url}/v1/predict", json=request, timeout=30)
         response.raise_for_status()
         console.print(f"POST {url}/v1/predict")

@@ -29,7 +29,7 @@ from ltv.registry import Registry
 from ltv.serving.app import create_app
 from ltv.serving.jsonable import jsonable_features
 from ltv.serving.settings import ServeSettings
-from ltv.simulate import simulate
+from ltv.simulate import simulate, table_files
 
 TOKEN = "a-real-admin-token-for-tests-0123456789"
 NAME = "shop"
@@ -54,11 +54,8 @@ def shop(tmp_path_factory) -> Shop:
     root = tmp_path_factory.mktemp("serving_shop")
     simulate(400, root / "sim", start="2022-01-01", end="2022-12-31", seed=11)
     db = root / "shop.duckdb"
-    for table in ("transactions", "events"):
-        for path in sorted((root / "sim" / table).glob("*.parquet")):
-            ingest(path, db=db, table=table)
-    for table in ("customers", "products"):
-        ingest(root / "sim" / f"{table}.parquet", db=db, table=table)
+    for path, table in table_files(root / "sim"):
+        ingest(path, db=db, table=table)
     data = build_training_data(db, CUTOFF, HORIZON, stride_days=30, max_windows=3)
     registry = Registry(root / "registry")
     models = {}

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ltv.evaluation import metrics
+from ltv.models.protocol import TrainingData
 from ltv.models.selection import model_for, parse_families
 
 @dataclass
@@ -32,6 +33,7 @@ class BacktestResult:
     actual: pd.Series | None = None
     report_path: Path | None = None
     models: dict[str, object] = field(default_factory=dict)  # prediction name -> fitted model
+    data: TrainingData | None = None  # what the models were fitted on
 
 
 def run_backtest(transactions: str | Path, cutoff, horizon_days: int, *, out: str | Path,
@@ -64,7 +66,7 @@ def backtest_warehouse(db: str | Path, cutoff, horizon_days: int, *, out: str | 
     """Fit each family on windows before the cutoff, predict at it, score if the future is known."""
     data, predictions, fitted = fit_and_predict(db, cutoff, horizon_days, parse_families(models))
     write_predictions(predictions, out)
-    result = BacktestResult(predictions=predictions, models=fitted)
+    result = BacktestResult(predictions=predictions, models=fitted, data=data)
     actual = _actual_if_observed(db, cutoff, horizon_days)
     if actual is not None:
         result.actual = actual

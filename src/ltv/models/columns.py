@@ -15,6 +15,9 @@ KEY_COLUMNS = ("customer_id", "cutoff")
 LABEL_PREFIX = "label_"
 SEQUENCE_PREFIX = "seq_"
 ATTRIBUTE_PREFIX = "attr_"
+# Columns that exist only for some cutoffs (top categories, event types are chosen per
+# cutoff): absent means none of that category or event, i.e. 0.
+OPTIONAL_PREFIXES = ("cat_share_", "ev_", "conv_", "n_categories")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ p_active, one row per input row, in input order.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,12 +89,15 @@ class LTVModel(ABC):
                 f"{type(self).__name__} is not fitted yet",
                 "call .fit(training_data) first, or load a saved model with .load(path)")
 
-    def _check_features(self, features: pd.DataFrame, required: list[str]) -> None:
-        """Missing columns are an error naming them; extra columns are ignored."""
-        if "customer_id" not in features.columns:
+    def _check_features(self, features: pd.DataFrame | Mapping[str, Any],
+                        required: list[str]) -> None:
+        """Missing columns are an error naming them; extra columns are ignored. `features` is
+        a DataFrame or a {column: values} table."""
+        names = features.columns if isinstance(features, pd.DataFrame) else features
+        if "customer_id" not in names:
             raise SchemaError("column missing from the features", "pass the table built by "
                               "ltv.build_features", table="features", column="customer_id")
-        missing = [c for c in required if c not in features.columns]
+        missing = [c for c in required if c not in names]
         if missing:
             shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
             raise SchemaError(

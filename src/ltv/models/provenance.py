@@ -92,6 +92,16 @@ def data_fingerprint(db: str | Path, cutoff) -> dict[str, Any]:
             "content_hash": digest}
 
 
+def training_info(db: str | Path, data: TrainingData, model, models: str) -> dict[str, Any]:
+    """The training.json of `model` (spec `models`) fitted on `data` from the warehouse `db`:
+    cutoff, horizon, windows, feature schema and data fingerprint (a caller adds the backtest)."""
+    return {"cutoff": str(data.cutoff), "horizon_days": data.horizon_days, "models": models,
+            "training_windows": int(data.windows["cutoff"].nunique()),
+            "training_rows": len(data.windows),
+            "feature_schema": feature_schema(data, list(model.feature_names_)),
+            "data_fingerprint": data_fingerprint(db, data.cutoff)}
+
+
 def write_training_info(model_dir: str | Path, info: dict[str, Any]) -> Path:
     """Write `<model_dir>/training.json` atomically (next to the saved model's files)."""
     from ltv.models.persistence import atomic_write_json

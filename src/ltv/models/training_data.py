@@ -29,9 +29,9 @@ import pandas as pd
 from ltv.errors import LTVError
 from ltv.features.build import build_features
 from ltv.features.params import parse_cutoff
+from ltv.models.columns import OPTIONAL_PREFIXES
 from ltv.models.protocol import TrainingData
 
-OPTIONAL_PREFIXES = ("cat_share_", "ev_", "conv_", "n_categories")
 MAX_TRAINING_WINDOWS = 12
 
 

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ltv.errors import LTVError
-
-OPTIONAL_PREFIXES = ("cat_share_", "ev_", "conv_", "n_categories")
+from ltv.models.columns import ATTRIBUTE_PREFIX, OPTIONAL_PREFIXES, SEQUENCE_PREFIX
 
 
 class FeatureRowError(LTVError):
@@ -60,8 +59,8 @@ class FeatureSchema:
         FeatureRowError naming `where[i].column` on the first bad value (i: `positions[k]`
         for the k-th row, its place in the request).
 
-        Plain lists, not a DataFrame: building one costs ~1 ms, so it is done once per
-        micro-batch (`assemble`), off the event loop, not once per request.
+        Plain lists, not a DataFrame: building one costs ~1 ms, so it is done at most once per
+        micro-batch (`assemble`), not once per request.
         """
         places = list(positions) if positions is not None else list(range(len(rows)))
         ids = []
@@ -107,30 +106,22 @@ class FeatureSchema:
     def assemble(self, parts: list[dict[str, list]]) -> pd.DataFrame:
         """One DataFrame (customer_id + schema columns) from several `check` results."""
         table = self.join(parts)
-
-        def joined(name: str) -> list:
-            return table[name]
-
         # Numbers as one float64 block (one array call, one pandas block): a DataFrame built
         # column by column costs ~1 ms even for one row, on every micro-batch.
         numbers = [c.name for c in self.columns if c.kind == "number"]
-        block = np.array([joined(name) for name in numbers], dtype=float).T \
-            if numbers else np.empty((len(joined("customer_id")), 0))
-        others = {"customer_id": pd.Series(joined("customer_id"), dtype=object)}
-        others.update({c.name: _as_array(joined(c.name), c) for c in self.columns
+        block = np.array([table[name] for name in numbers], dtype=float).T \
+            if numbers else np.empty((len(table["customer_id"]), 0))
+        others = {"customer_id": pd.Series(table["customer_id"], dtype=object)}
+        others.update({c.name: _as_array(table[c.name], c) for c in self.columns
                        if c.kind != "number"})
         return pd.concat([pd.DataFrame(others),
                           pd.DataFrame(block, columns=numbers, copy=False)], axis=1)
 
-    def frame(self, rows: list[dict[str, Any]], where: str = "rows",
-              positions: list[int] | None = None) -> pd.DataFrame:
-        return self.assemble([self.check(rows, where, positions)])
-
 
 def _kind_from_name(name: str) -> str:
-    if name.startswith("seq_"):
+    if name.startswith(SEQUENCE_PREFIX):
         return "sequence"
-    if name.startswith("attr_"):
+    if name.startswith(ATTRIBUTE_PREFIX):
         return "string"
     if name == "cutoff" or name.endswith("_ts"):
         return "timestamp"
@@ -222,10 +213,7 @@ _CHECKS = {"number": _number, "string": _string, "timestamp": _timestamp,
 
 
 def _as_array(values: list[Any], column: Column) -> Any:
-    if column.kind == "number":
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    """A non-number column (numbers go into `assemble`'s float block)."""
     if column.kind == "timestamp":
         return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[us]")
-    if column.kind == "string":
-        return pd.Series(values, dtype=object)
-    return pd.Series(values, dtype=object)  # sequences: one numpy array per row
+    return pd.Series(values, dtype=object)  # strings; sequences: one numpy array per row

@@ -11,6 +11,7 @@ forms), ground_truth / tables (output tables), output (files), block and api (or
 """
 
 from ltv.simulate.api import SimulationResult, simulate
+from ltv.simulate.output import table_files
 from ltv.simulate.params import SimulationParams
 
-__all__ = ["SimulationParams", "SimulationResult", "simulate"]
+__all__ = ["SimulationParams", "SimulationResult", "simulate", "table_files"]

@@ -94,6 +94,16 @@ class OutputFolder:
         self._writers.clear()
 
 
+def table_files(out: Path) -> list[tuple[Path, str]]:
+    """(file, warehouse table) of a finished simulation in `out`, in the order to ingest
+    them: transaction and event parts, then customers and products."""
+    out = Path(out)
+    files = [(p, table) for table in ("transactions", "events")
+             for p in sorted((out / table).glob("*.parquet"))]
+    return files + [(out / "customers.parquet", "customers"),
+                    (out / "products.parquet", "products")]
+
+
 def _write_table(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, **_options(table))
 
