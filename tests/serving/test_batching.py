@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 
 from ltv.serving.app import create_app
+from ltv.serving.batching import MicroBatcher
 
 from .conftest import TOKEN, LiveServer, feature_rows, settings
 
@@ -68,3 +69,75 @@ def test_no_request_fails_during_promote_and_rollback(live, shop):
         for w in workers:
             w.join()
     assert not errors and statuses and set(statuses) == {200}
+
+
+class _Echo:
+    """A predictor that returns its rows' `x` as ltv (no model needed to test batching)."""
+
+    takes_columns = True
+
+    def predict_columns(self, columns):
+        x = np.asarray(columns["x"], dtype=float)
+        return {"customer_id": np.asarray(columns["customer_id"]), "ltv": x, "ltv_lo": x,
+                "ltv_hi": x, "p_active": np.ones_like(x)}
+
+
+class _Deployment:
+    version = 1
+    predictor = _Echo()
+
+    class schema:  # noqa: N801 - stands in for FeatureSchema.join
+        @staticmethod
+        def join(parts):
+            return {k: [v for p in parts for v in p[k]] for k in parts[0]}
+
+
+def _job(i: int) -> dict:
+    return {"customer_id": [f"c{i}"], "x": [float(i)]}
+
+
+def test_a_lone_request_is_not_held_for_the_wait():
+    """Nobody else is on the way, so even a 60 s wait is not spent (the test would hang)."""
+    async def run():
+        batches = []
+        batcher = MicroBatcher(wait_ms=60_000, max_rows=100,
+                               on_batch=lambda rows, s: batches.append(rows))
+        batcher.start()
+        with batcher.expecting():
+            result = await asyncio.wait_for(batcher.predict(_Deployment(), _job(3)), 30)
+        await batcher.stop()
+        return result, batches
+
+    result, batches = asyncio.run(run())
+    assert list(result["ltv"]) == [3.0] and batches == [1]
+
+
+def test_a_batch_waits_for_requests_on_their_way():
+    """A request that is expected (accepted, rows not queued yet) joins the batch being
+    gathered; once it has queued, nothing more is waited for."""
+    async def run():
+        batches = []
+        batcher = MicroBatcher(wait_ms=60_000, max_rows=100,
+                               on_batch=lambda rows, s: batches.append(rows))
+        batcher.start()
+        second_may_queue = asyncio.Event()
+
+        async def request(i: int, gate: asyncio.Event | None = None):
+            with batcher.expecting():
+                if gate is not None:
+                    await gate.wait()  # e.g. still reading its body
+                return await batcher.predict(_Deployment(), _job(i))
+
+        first = asyncio.create_task(request(1))
+        second = asyncio.create_task(request(2, second_may_queue))
+        for _ in range(5):  # let the first queue and the worker start gathering
+            await asyncio.sleep(0)
+        assert not first.done() and batcher.expected == 1  # held for the second
+        second_may_queue.set()
+        results = await asyncio.wait_for(asyncio.gather(first, second), 30)
+        await batcher.stop()
+        return results, batches
+
+    (one, two), batches = asyncio.run(run())
+    assert (list(one["ltv"]), list(two["ltv"])) == ([1.0], [2.0])
+    assert batches == [2]

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +27,7 @@ from fastapi.responses import JSONResponse
 
 from ltv.errors import LTVError
 from ltv.registry import CorruptVersionError, Registry, RegistryError
+from ltv.serving import fastpath
 from ltv.serving.batching import MicroBatcher
 from ltv.serving.deployment import Deployments
 from ltv.serving.features import FeatureRowError
@@ -81,7 +83,9 @@ def create_app(settings: ServeSettings, *, deployments: Deployments | None = Non
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimitAndMetrics, max_body_bytes=settings.max_body_bytes,
-                       metrics=metrics)
+                       metrics=metrics,
+                       fast_path=partial(fastpath.answer, state) if settings.fast_path else None,
+                       expecting=state.batcher.expecting)
     return app
 
 

@@ -6,13 +6,22 @@ batch: one `predict` per model version in the batch instead of one per request, 
 makes small requests cheap (a LightGBM or LiteRT call costs about the same for 1 row as for
 100). Small batches are scored on the event loop (see INLINE_ROWS); large ones in a
 single-thread executor, so the loop keeps accepting requests meanwhile.
+
+The wait is spent only on requests that are known to be coming: the server wraps each
+scoring request in `expecting()` from the moment it is accepted until its rows are queued.
+When no such request is in flight the batch is scored at once, since waiting could only add
+latency (at low load a fixed wait is the whole of a request's time on the server). Requests
+that reached the server together still share a batch: their tasks run before the worker's
+wake-up, which the first job's arrival queues behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -40,6 +49,21 @@ class Job:
         return len(self.columns["customer_id"])
 
 
+class _Ticket:
+    """One request that may still queue rows (see `MicroBatcher.expecting`)."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = True
+
+
+# The ticket of the request a task serves; asyncio copies the context into child tasks, so
+# an A/B request whose arms are scored by two tasks still holds one ticket.
+_ticket: contextvars.ContextVar[_Ticket | None] = contextvars.ContextVar("ltv_batch_ticket",
+                                                                        default=None)
+
+
 class MicroBatcher:
     def __init__(self, wait_ms: float, max_rows: int,
                  on_batch: Callable[[int, float], None] | None = None):
@@ -49,6 +73,25 @@ class MicroBatcher:
         self._queue: asyncio.Queue[Job] | None = None
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ltv-score")
+        self.expected = 0  # requests accepted whose rows are not queued yet
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Mark the current request as on its way to the batcher until it queues its rows
+        (or ends without any), so a batch being gathered waits for it."""
+        ticket = _Ticket()
+        token = _ticket.set(ticket)
+        self.expected += 1
+        try:
+            yield
+        finally:
+            _ticket.reset(token)
+            self._arrived(ticket)
+
+    def _arrived(self, ticket: _Ticket | None) -> None:
+        if ticket is not None and ticket.open:
+            ticket.open = False
+            self.expected -= 1
 
     def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -70,6 +113,7 @@ class MicroBatcher:
             raise RuntimeError("MicroBatcher.start() was not called")
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(Job(deployment, columns, future))
+        self._arrived(_ticket.get())
         return await future
 
     async def _run(self) -> None:
@@ -81,7 +125,7 @@ class MicroBatcher:
             while rows < self.max_rows:
                 if self._queue.empty():
                     remaining = deadline - loop.time()
-                    if remaining <= 0:
+                    if remaining <= 0 or self.expected <= 0:
                         break
                     try:
                         job = await asyncio.wait_for(self._queue.get(), remaining)

@@ -36,6 +36,9 @@ class ServeSettings(BaseSettings):
     # Micro-batching: gather concurrent requests for up to batch_wait_ms or batch_max_rows.
     batch_wait_ms: float = Field(2.0, ge=0.0, le=1000.0)
     batch_max_rows: int = Field(1024, ge=1)
+    # Answer well-formed POST /v1/predict {"customers": [...]} without FastAPI (see
+    # serving/fastpath.py: same answers, half the CPU). False sends everything through FastAPI.
+    fast_path: bool = True
     # Request limits (4xx beyond them).
     max_request_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
