@@ -50,6 +50,28 @@ def test_train_then_predict_at_a_later_cutoff(shop, tmp_path, family):
     if family == "deep":
         assert list((model_dir / "logs").rglob("events.out.tfevents.*"))
 
+    if family == "deep":
+        return  # its export and LiteRT parity are tested in tests/export and tests/runtime
+    # The same batch job from the registry's champion, through the runtime.
+    registry = tmp_path / "registry"
+    _run("export", "--model", model_dir, "--registry", registry, "--name", "shop", "--promote")
+    served = tmp_path / "served.parquet"
+    _run("predict", "--registry", registry, "--name", "shop", "--db", db, "--cutoff", LATER,
+         "--out", served)
+    pd.testing.assert_frame_equal(pd.read_parquet(served), preds, rtol=1e-12)
+
+
+def test_predict_needs_exactly_one_model_source(shop, tmp_path):
+    _, db, _ = shop
+    for args in ([], ["--model", tmp_path, "--registry", tmp_path, "--name", "x"]):
+        result = runner.invoke(app, ["predict", "--db", str(db), "--out",
+                                     str(tmp_path / "p.csv"), *map(str, args)])
+        assert result.exit_code != 0
+        assert "give either --model" in result.output
+    result = runner.invoke(app, ["predict", "--db", str(db), "--out", str(tmp_path / "p.csv"),
+                                 "--registry", str(tmp_path / "empty"), "--name", "shop"])
+    assert result.exit_code != 0 and "shop" in result.output
+
 
 def test_backtest_writes_one_row_per_customer_and_scores_the_horizon(shop, tmp_path):
     folder, _, tx = shop

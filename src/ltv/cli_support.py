@@ -146,3 +146,43 @@ def versions_table(registry, name: str, versions: list[int]):
         table.add_row(str(version), created, str(family), horizon,
                       "*" if version == champion else "")
     return table
+
+
+def profile_table(summary):
+    """A Rich table of `ltv.profiles.build.profile_summary`: one row per RFM segment."""
+    from rich.table import Table
+
+    table = Table(title="profiles by RFM segment")
+    table.add_column("segment")
+    for col in summary.columns:
+        table.add_column(col, justify="right")
+    for segment, row in summary.iterrows():
+        table.add_row(str(segment), *(f"{int(v):,}" if c == "customers" else
+                                      f"{v:.1%}" if c == "share" else f"{v:,.2f}"
+                                      for c, v in row.items()))
+    return table
+
+
+def decisions_table(records: list[dict], name: str):
+    """A Rich table of retrain decisions (`ltv registry decisions`), oldest first."""
+    from rich.table import Table
+
+    def number(value) -> str:
+        return "-" if value is None or value != value else f"{value:.4f}"
+
+    table = Table(title=f"retrain decisions of {name}")
+    for col in ("decided_at", "cutoff", "champion", "challenger", "primary", "verdict",
+                "reason"):
+        table.add_column(col, overflow="fold")
+    for record in records:
+        primary = (record.get("gate") or {}).get("primary", "gini")
+        old = ((record.get("champion") or {}).get("metrics") or {}).get(primary)
+        new = ((record.get("challenger") or {}).get("metrics") or {}).get(primary)
+        verdict = record.get("verdict", "?")
+        table.add_row(str(record.get("decided_at", "?")), str(record.get("cutoff", "?"))[:10],
+                      str((record.get("champion") or {}).get("version", "-")),
+                      str((record.get("challenger") or {}).get("version", "-")),
+                      f"{primary} {number(old)} -> {number(new)}",
+                      f"[green]{verdict}[/]" if verdict == "promoted" else verdict,
+                      str(record.get("reason", "")))
+    return table

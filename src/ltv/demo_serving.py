@@ -27,18 +27,20 @@ def deploy_and_serve(out: Path, db: Path, model, data: TrainingData,
                      serve_cutoff: pd.Timestamp, console: Console) -> dict:
     """Publish `model` (fitted on `data`), serve it from a store materialized at
     `serve_cutoff`, send one request; return {"request", "response"}."""
-    from ltv.models.provenance import training_info, write_training_info
+    from ltv.models.provenance import feature_options, training_info, write_training_info
     from ltv.online.materialization import materialize
     from ltv.registry import Registry
 
     model_dir = out / "model"
     model.save(model_dir)
-    write_training_info(model_dir, training_info(db, data, model, model.name))
+    info = training_info(db, data, model, model.name)
+    write_training_info(model_dir, info)
     registry = Registry(out / "registry")
     version = registry.publish("shop", model_dir)
     registry.promote("shop", version)
     console.print(f"published and promoted {out / 'registry' / 'shop' / str(version)}")
-    meta = materialize(db, serve_cutoff, f"sqlite:///{out / 'online.db'}")
+    meta = materialize(db, serve_cutoff, f"sqlite:///{out / 'online.db'}",
+                       **feature_options(info))  # the model's category columns
     console.print(f"materialized {meta.rows:,} customers as of {serve_cutoff.date()} into "
                   f"{out / 'online.db'}")
 

@@ -340,3 +340,23 @@ def test_predict_columns_equals_predict(fitted, holdout, objective):
         np.testing.assert_array_equal(got[column], expected[column].to_numpy())
     with pytest.raises(SchemaError, match="recency"):
         model.predict_columns({k: v for k, v in columns.items() if k != "recency"})
+
+
+def test_a_big_batch_uses_every_core_with_the_same_numbers(tweedie, holdout, monkeypatch):
+    """Batches of PARALLEL_PREDICT_ROWS or more predict on all cores; rows are independent,
+    so the numbers equal a one-thread prediction of the same rows."""
+    from ltv.models.gbdt import model as gbdt_model
+
+    assert gbdt_model.prediction_threads(10, 1) == 1
+    assert gbdt_model.prediction_threads(10, 3) == 3
+    assert gbdt_model.prediction_threads(gbdt_model.PARALLEL_PREDICT_ROWS, 1) >= 1
+    threads_used = []
+    original = gbdt_model.prediction_threads
+    monkeypatch.setattr(gbdt_model, "prediction_threads",
+                        lambda rows, n: threads_used.append(original(rows, n)) or 1)
+    rows = holdout.sample(n=gbdt_model.PARALLEL_PREDICT_ROWS, replace=True, random_state=0)
+    one_thread = tweedie.predict(rows)
+    monkeypatch.setattr(gbdt_model, "prediction_threads", original)
+    all_cores = tweedie.predict(rows)
+    pd.testing.assert_frame_equal(all_cores, one_thread)
+    assert threads_used == [original(len(rows), 1)]

@@ -54,3 +54,31 @@ def test_dense_windows_give_one_year_two_validation_origins_instead_of_one():
                                                        max_windows=8)))
     assert [(str(inner.cutoff.date()), inner.windows["cutoff"].nunique())
             for inner, _ in sparse] == [("2017-07-03", 1)]
+
+
+def test_windows_share_the_snapshots_category_columns_with_real_values(tmp_path):
+    """'b' ranks first only at the cutoff; an earlier window, where 'a' ranked first, still
+    gets cat_share_b from its own rows (1/3 for u1), not a column of zeros."""
+    from ltv.io.ingest import ingest
+    from ltv.models.provenance import feature_options
+    from ltv.models.training_data import build_training_data, population_options
+
+    tx = pd.DataFrame({
+        "customer_id": ["u1", "u1", "u2", "u3"],
+        "ts": pd.to_datetime(["2022-01-10", "2022-01-20", "2022-05-01", "2022-03-10"]),
+        "amount": [100.0, 50.0, 200.0, 10.0],
+        "category": ["a", "b", "b", "a"]})
+    path = tmp_path / "tx.parquet"
+    tx.to_parquet(path)
+    db = tmp_path / "shop.duckdb"
+    ingest(path, db=db)
+    data = build_training_data(db, "2022-06-01", 30, stride_days=30, max_windows=4,
+                               min_history_days=20, top_k_categories=1)
+    assert population_options(data.snapshot) == {"top_categories": ["b"]}  # no events
+    early = data.windows[data.windows["cutoff"] == data.windows["cutoff"].min()]
+    assert early["cutoff"].min() < pd.Timestamp("2022-03-10")  # before u2's "b" orders
+    u1 = early.set_index("customer_id").loc["u1"]
+    assert u1["cat_share_b"] == 1 / 3 and u1["cat_share_other"] == 2 / 3
+    assert feature_options({"population": population_options(data.snapshot)}) == \
+        {"top_categories": ["b"]}
+    assert feature_options({}) == {}

@@ -170,6 +170,15 @@ def test_materialize_copies_the_features(store, store_url, make_warehouse):
     materialize(db, "2024-01-01", store)
     assert store.count() == len(build_features(db, "2024-01-01"))
     assert store.meta().cutoff == "2024-01-01T00:00:00"
+    # a served model's columns: pinned categories and event types, with their real values
+    chosen = expected.attrs["population"]
+    pinned = {"top_categories": chosen["top_categories"][::-1][:2],
+              "event_types": (chosen["event_types"] or [])[:1]}
+    meta = materialize(db, CUTOFF, store, **pinned)
+    assert {k: meta.options[k] for k in pinned} == pinned
+    again = build_features(db, CUTOFF, **pinned)
+    pd.testing.assert_frame_equal(store.get_frame(list(again.customer_id)),
+                                  again.reset_index(drop=True), check_exact=True)
 
 
 @pytest.mark.parametrize("row", range(5))
@@ -191,3 +200,26 @@ def test_one_row_fast_path_equals_the_vectorized_decode(row):
         a, b = fast[name], slow[name]
         assert type(a) is type(b), name
         assert (a != a and b != b) or a == b, (name, a, b)
+
+
+def test_profiles_sit_beside_the_features_of_their_generation(store):
+    from ltv.online.profiles import read_profile, write_profiles
+
+    profiles = pd.DataFrame({
+        "customer_id": ["c0", "c1"], "cutoff": pd.to_datetime([CUTOFF] * 2),
+        "rfm_segment": ["champions", None], "churn_risk": [0.25, np.nan],
+        "r_score": pd.array([5, pd.NA], dtype="Int64"), "cold_start": [False, True],
+        "top_interests": ["toys|books", None]})
+    with pytest.raises(OnlineStoreError, match="materialize"):
+        write_profiles(store, profiles)
+    replace(store, typed_frame(3))
+    assert write_profiles(store, profiles) == 2
+    assert read_profile(store, "c0") == {
+        "customer_id": "c0", "cutoff": "2024-03-01T00:00:00", "rfm_segment": "champions",
+        "churn_risk": 0.25, "r_score": 5, "cold_start": False, "top_interests": "toys|books"}
+    assert read_profile(store, "c1") == {
+        "customer_id": "c1", "cutoff": "2024-03-01T00:00:00", "rfm_segment": None,
+        "churn_risk": None, "r_score": None, "cold_start": True, "top_interests": None}
+    assert read_profile(store, "c2") is None
+    replace(store, typed_frame(3))  # a new generation starts without profiles
+    assert read_profile(store, "c0") is None

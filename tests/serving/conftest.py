@@ -24,6 +24,7 @@ from ltv.models.btyd_model import BTYDModel
 from ltv.models.gbdt.model import GBDTModel
 from ltv.models.provenance import feature_schema, write_training_info
 from ltv.models.training_data import build_training_data
+from ltv.models.typical import typical_row_json
 from ltv.online.materialization import materialize
 from ltv.registry import Registry
 from ltv.serving.app import create_app
@@ -63,7 +64,9 @@ def shop(tmp_path_factory) -> Shop:
         model.fit(data)
         folder = root / f"model{version}"
         model.save(folder)
-        write_training_info(folder, {"feature_schema": feature_schema(data, model.feature_names_)})
+        write_training_info(folder, {
+            "feature_schema": feature_schema(data, model.feature_names_),
+            "typical_customer": typical_row_json(data.snapshot, model.feature_names_)})
         assert registry.publish(NAME, folder) == version
         models[version] = model
     registry.promote(NAME, 1)

@@ -41,7 +41,7 @@ def deployed(shop, tmp_path_factory):
     ltv("registry", "promote", "--registry", work / "registry", "--name", "shop",
         "--version", 1)
     ltv("materialize", "--db", shop.db, "--cutoff", CUTOFF, "--online",
-        f"sqlite:///{work / 'online.db'}")
+        f"sqlite:///{work / 'online.db'}", "--registry", work / "registry", "--name", "shop")
     return work
 
 

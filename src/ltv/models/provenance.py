@@ -26,6 +26,8 @@ import pandas as pd
 
 from ltv.features.params import parse_cutoff
 from ltv.models.protocol import TrainingData
+from ltv.models.training_data import population_options
+from ltv.models.typical import typical_row_json
 
 TRAINING_FILE = "training.json"
 
@@ -94,12 +96,31 @@ def data_fingerprint(db: str | Path, cutoff) -> dict[str, Any]:
 
 def training_info(db: str | Path, data: TrainingData, model, models: str) -> dict[str, Any]:
     """The training.json of `model` (spec `models`) fitted on `data` from the warehouse `db`:
-    cutoff, horizon, windows, feature schema and data fingerprint (a caller adds the backtest)."""
+    cutoff, horizon, windows, feature schema, data fingerprint and the reference profile that
+    `ltv monitor` checks drift against (`ltv.models.reference`; a caller adds the backtest)."""
+    from ltv.models.reference import reference_profile
+
+    schema = feature_schema(data, list(model.feature_names_))
     return {"cutoff": str(data.cutoff), "horizon_days": data.horizon_days, "models": models,
             "training_windows": int(data.windows["cutoff"].nunique()),
             "training_rows": len(data.windows),
-            "feature_schema": feature_schema(data, list(model.feature_names_)),
-            "data_fingerprint": data_fingerprint(db, data.cutoff)}
+            "feature_schema": schema,
+            "data_fingerprint": data_fingerprint(db, data.cutoff),
+            "population": population_options(data.snapshot) if data.snapshot is not None
+            else {},
+            # the explanations' baseline row (ltv.models.typical), for a server without data
+            "typical_customer": typical_row_json(
+                data.snapshot if data.snapshot is not None else data.latest_window,
+                list(model.feature_names_)),
+            "reference_profile": reference_profile(data, model, schema)}
+
+
+def feature_options(info: dict[str, Any] | None) -> dict[str, Any]:
+    """build_features options that give a later feature table the training's columns (the
+    top categories and event types chosen at the training cutoff), from a training.json or
+    a registry manifest; {} for one written before they were recorded."""
+    chosen = (info or {}).get("population") or {}
+    return {k: list(v) for k, v in chosen.items() if k in ("top_categories", "event_types")}
 
 
 def write_training_info(model_dir: str | Path, info: dict[str, Any]) -> Path:

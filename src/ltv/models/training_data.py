@@ -75,11 +75,23 @@ def build_training_data(db: str | Path | duckdb.DuckDBPyConnection | None, cutof
             f"the history before {cutoff.date()} is too short for one {horizon_days}-day "
             f"training window with {min_history_days} days of features before it",
             "choose a later cutoff, a shorter horizon, or a smaller min_history_days")
+    # Every window gets the snapshot's category and event-type columns, computed from its own
+    # rows: a category that ranks in the top K only at the cutoff still has real shares in
+    # earlier windows (not 0), and a column means the same thing in every row the model sees.
+    pinned = {**population_options(snapshot), **feature_options}
     frames = [_quiet_build(db, o, horizon_days=horizon_days, labels=True,
-                           transactions=transactions, **feature_options) for o in origins]
+                           transactions=transactions, **pinned) for o in origins]
     windows = pd.concat([align_columns(f, snapshot) for f in frames], ignore_index=True)
     return TrainingData(windows=windows, snapshot=snapshot, horizon_days=horizon_days,
                         cutoff=cutoff)
+
+
+def population_options(features: pd.DataFrame) -> dict[str, list[str]]:
+    """The population-level column choices of a `build_features` table (its top categories and
+    event types) as build_features options, to build another table with the same columns."""
+    chosen = features.attrs.get("population") or {}
+    return {key: list(value) for key, value in chosen.items()
+            if key in ("top_categories", "event_types") and value is not None}
 
 
 def align_columns(frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 A store holds one *generation* at a time: the feature rows of one `materialize` (one row per
 customer: `customer_id`, `cutoff` = the row's as-of time, and the feature columns), the
 per-customer state that incremental updates need (`history`, see `ltv.online.history`), a
-product -> category map (`products`), and a metadata record (`StoreMeta`). Re-materializing
+product -> category map (`products`), the customers' profiles (`profiles`, written by
+`ltv profile --online`, see `ltv.online.profiles`), and a metadata record (`StoreMeta`). Re-materializing
 writes a new generation and switches to it atomically, so a reader sees the old one or the
 new one, never a mix.
 
@@ -42,7 +43,8 @@ from ltv.online import codec
 FEATURES = "features"
 HISTORY = "history"
 PRODUCTS = "products"
-NAMESPACES = (FEATURES, HISTORY, PRODUCTS)
+PROFILES = "profiles"
+NAMESPACES = (FEATURES, HISTORY, PRODUCTS, PROFILES)
 
 
 class OnlineStoreError(LTVError):
@@ -251,7 +253,7 @@ class OnlineStore(ABC):
                                "retry once `ltv materialize` has finished")
 
     def get_state(self, ns: str, keys: Sequence[str]) -> list[bytes | None]:
-        """Raw values of a state namespace (HISTORY, PRODUCTS), None where absent."""
+        """Raw values of a state namespace (HISTORY, PRODUCTS, PROFILES), None where absent."""
         return self._get(ns, [str(k) for k in keys])
 
     def write_if(self, generation: int, check: tuple[str, str, bytes | None] | None,

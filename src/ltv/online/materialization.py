@@ -36,25 +36,30 @@ def resolve_cutoff(cutoff) -> dt.datetime:
 def materialize(db: str | Path, cutoff, store: OnlineStore | str, *,
                 windows=(7, 30, 90, 180, 365), top_k_categories: int = 10,
                 sequence_weeks: int = 52, batch_rows: int = BATCH_ROWS,
-                progress: Progress | None = None) -> StoreMeta:
+                progress: Progress | None = None, top_categories: list[str] | None = None,
+                event_types: list[str] | None = None) -> StoreMeta:
     """Replace the store's content with the features as of `cutoff` (a date or time, UTC, or
     "today") built from the warehouse file `db`. Returns the new generation's metadata
-    (rows = customers with a feature row)."""
+    (rows = customers with a feature row). top_categories, event_types: the share and event
+    columns to build (a served model's, `ltv.models.provenance.feature_options(manifest)`);
+    None: the top ones at `cutoff`."""
     from ltv.online import open_store
 
     owned = isinstance(store, str)
     target = open_store(store) if owned else store
     try:
+        pinned = {"top_categories": top_categories, "event_types": event_types}
         return _materialize(Path(db), resolve_cutoff(cutoff), target, windows,
-                            top_k_categories, sequence_weeks, batch_rows, progress)
+                            top_k_categories, sequence_weeks, batch_rows, progress, pinned)
     finally:
         if owned:
             target.close()
 
 
-def _materialize(db, cutoff, store, windows, top_k, weeks, batch_rows, progress) -> StoreMeta:
+def _materialize(db, cutoff, store, windows, top_k, weeks, batch_rows, progress,
+                 pinned) -> StoreMeta:
     frame = build_features(db, cutoff, windows=windows, top_k_categories=top_k,
-                           sequence_weeks=weeks)
+                           sequence_weeks=weeks, **pinned)
     population = frame.attrs.get("population", {})
     wins = sorted({int(w) for w in windows})
     con = duckdb.connect()

@@ -69,7 +69,8 @@ def _finite(value: Any) -> Any:
 
 # What `ltv train` records in training.json that the manifest carries at its top level.
 TRAINING_KEYS = ("cutoff", "horizon_days", "models", "training_windows", "training_rows",
-                 "feature_schema", "data_fingerprint", "backtest")
+                 "feature_schema", "data_fingerprint", "population", "backtest",
+                 "reference_profile", "typical_customer")
 
 
 def build_manifest(name: str, version: int, model_json: dict[str, Any], model: Any,

@@ -5,6 +5,7 @@ Routes (OpenAPI docs at /docs):
   GET  /v1/customers/{id}     prediction + stored features
   POST /v1/events             new transactions -> incremental features -> new prediction
   GET  /v1/models             what is served; POST /v1/admin/{promote,rollback,reload,ab}
+  GET  /v1/monitoring         the latest drift verdict (`ltv monitor`), also as drift gauges
   GET  /healthz /readyz /metrics
 
 Bad input is always a 4xx naming the field: request validation (422), feature rows that do
@@ -33,7 +34,7 @@ from ltv.serving.deployment import Deployments
 from ltv.serving.features import FeatureRowError
 from ltv.serving.limits import BodyLimitAndMetrics
 from ltv.serving.metrics import ServerMetrics
-from ltv.serving.routes import admin, customers, events, health, predict
+from ltv.serving.routes import admin, customers, events, health, monitoring, predict
 from ltv.serving.settings import ServeSettings
 from ltv.serving.state import NoOnlineStoreError, ServerState, UnknownCustomerError
 
@@ -79,7 +80,8 @@ def create_app(settings: ServeSettings, *, deployments: Deployments | None = Non
                   description="Customer lifetime value predictions, A/B arms and model "
                               "versions from the ltv registry.", lifespan=lifespan)
     app.state.ltv = state
-    for module in (predict, customers, events, health, admin):
+    app.state.monitoring = monitoring.install(metrics.registry, settings)  # drift verdict
+    for module in (predict, customers, events, health, admin, monitoring):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimitAndMetrics, max_body_bytes=settings.max_body_bytes,

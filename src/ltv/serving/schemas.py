@@ -54,6 +54,14 @@ class PredictResponse(BaseModel):
 class CustomerResponse(BaseModel):
     prediction: Prediction
     features: dict[str, Any]
+    profile: dict[str, Any] | None = Field(
+        None, description="Segment, LTV tier, churn risk, cold start and interests as of the "
+                          "profile's cutoff (`ltv profile --online`); null if none was stored.")
+    explanation: dict[str, Any] | None = Field(
+        None, description="Top drivers of the prediction in currency: baseline + drivers + "
+                          "other (+ approximation_error) = prediction.")
+    explanation_error: str | None = Field(
+        None, description="Why there is no explanation, when there is none.")
 
 
 class EventTransaction(BaseModel):

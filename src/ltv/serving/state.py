@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ltv.errors import LTVError
 from ltv.serving.batching import MicroBatcher
 from ltv.serving.deployment import Deployments, Routing
+from ltv.serving.explanations import Explainers
 from ltv.serving.metrics import ServerMetrics
 from ltv.serving.settings import ServeSettings
 
@@ -28,6 +29,7 @@ class ServerState:
     metrics: ServerMetrics
     admin_token: str
     store: Any = None  # ltv.online store, or None (then only raw feature rows are scored)
+    explainers: Explainers = field(default_factory=Explainers)  # per served version
 
     @property
     def routing(self) -> Routing:

@@ -14,6 +14,11 @@ labels / sum of predictions over the training rows) restores it without changing
 Outputs: ltv = E[spend] of the mixture x scale x balance; ltv_lo/ltv_hi = the mixture's
 (1 -/+ interval_level) / 2 quantiles, scaled the same way; p_active = P(spend > 0).
 
+Warm start. `fit(data, init_model=champion)` starts both training stages from a copy of a
+fitted model's network (weights and adapted preprocessing) instead of a new one, and trains at
+most WARM_START_EPOCHS epochs: the champion already knows the shop, the new windows move it.
+Its input spec and label unit are kept, so its weights still mean the same.
+
 TensorFlow is imported only when a deep model is fitted, used or loaded, so the rest of
 ltv stays light (the first TF import costs ~5 s and ~500 MB).
 """
@@ -35,10 +40,15 @@ from ltv.models.labels import balance_factor, check_windows, clipped_spend, hold
     label_scale
 from ltv.models.persistence import read_model_dir, write_model_dir
 from ltv.models.protocol import LTVModel, TrainingData
+from ltv.models.warm_start import column_change, family_mismatch
 
 NETWORK_FILE = "network.keras"
 LOGS = "logs"
 PREDICT_BATCH = 4096
+WARM_START_EPOCHS = 5  # at most, from the champion's weights (early stopping may keep fewer)
+# Hyperparameters that shape the network: a warm start needs them equal to the champion's.
+ARCHITECTURE = ("hidden_units", "cross_layers", "sequence_encoder", "sequence_units",
+                "attention_heads", "dropout", "gru_unroll", "calendar_features")
 
 
 def require_tensorflow() -> None:
@@ -55,7 +65,8 @@ class DeepModel(LTVModel):
     `feature_names_`, `label_scale_`, `max_spend_` (largest training label, the cap on
     predictions), `balance_factor_`, `best_epoch_`, `history_` (losses
     per epoch of both stages), `validation_` (out-of-sample diagnostics of stage 1 on the
-    latest window), `horizon_days_`, `log_dir_` (TensorBoard logs)."""
+    latest window), `horizon_days_`, `log_dir_` (TensorBoard logs), `warm_start_` (None for a
+    fresh fit, else {"epochs": epochs trained from the champion's weights})."""
 
     family = "deep"
 
@@ -88,25 +99,38 @@ class DeepModel(LTVModel):
         self.seed = seed
 
     # ---- fit ------------------------------------------------------------------------------
-    def fit(self, data: TrainingData) -> "DeepModel":
+    def fit(self, data: TrainingData, init_model: "DeepModel | None" = None) -> "DeepModel":
+        """Fit on `data`; with `init_model` (a fitted DeepModel of the same architecture),
+        both stages start from a copy of its network (see the module docstring)."""
         self._check_params()
         require_tensorflow()
         from ltv.models.deep import training
         from ltv.models.deep.network import build_network
 
         frame = check_windows(data.windows)
-        spec = DeepInputSpec.learn(frame, calendar=self.calendar_features,
-                                   sequences=self.sequence_encoder != "none")
+        if init_model is not None:
+            problem = self.warm_start_problem(init_model, data)
+            if problem:
+                raise ConfigError(f"cannot warm-start from the given deep model: {problem}",
+                                  "fit without init_model (a fresh fit)")
+            spec, scale = init_model.inputs_, init_model.label_scale_
+        else:
+            spec = DeepInputSpec.learn(frame, calendar=self.calendar_features,
+                                       sequences=self.sequence_encoder != "none")
+            scale = label_scale(frame)
         inputs = spec.to_inputs(frame)
-        scale = label_scale(frame)
         y = (clipped_spend(frame) / scale).astype(np.float32)
         split = holdout_split(frame, data.horizon_days)
         arch = self._architecture()
-        schedule = training.Schedule(self.learning_rate, self.batch_size, self.max_epochs,
+        epochs = self.max_epochs if init_model is None else min(self.max_epochs,
+                                                                 WARM_START_EPOCHS)
+        schedule = training.Schedule(self.learning_rate, self.batch_size, epochs,
                                      self.patience, self.seed, self.jit_compile)
         logs = self._fit_log_dir()
 
         def build(x, labels):
+            if init_model is not None:
+                return training.copy_network(init_model.network_)
             return build_network(spec, arch, x, labels)
 
         stage1 = training.train(build, inputs, y, split.valid, schedule, logs, "stage1",
@@ -129,7 +153,25 @@ class DeepModel(LTVModel):
         self.validation_ = validation
         self.horizon_days_ = int(data.horizon_days)
         self.log_dir_ = str(logs)
+        self.warm_start_ = None if init_model is None else {"epochs": stage1.best_epoch}
         return self
+
+    def warm_start_problem(self, champion, data: TrainingData) -> str | None:
+        """Why this model cannot start from `champion`'s network on `data`, or None: it must
+        be a fitted deep model with the same architecture and the same input columns."""
+        mismatch = family_mismatch(champion, self.family)
+        if mismatch:
+            return mismatch
+        for name in ARCHITECTURE:
+            if getattr(self, name) != getattr(champion, name):
+                return (f"{name} differs (champion {getattr(champion, name)!r}, "
+                        f"challenger {getattr(self, name)!r})")
+        new = DeepInputSpec.learn(check_windows(data.windows), calendar=self.calendar_features,
+                                  sequences=self.sequence_encoder != "none")
+        old = champion.inputs_
+        if new.weeks != old.weeks:
+            return f"the sequences have {new.weeks} weeks, the champion's {old.weeks}"
+        return column_change(old.required_columns, new.required_columns)
 
     def _calibration(self, network, inputs: dict[str, np.ndarray], labels: np.ndarray,
                      scale: float) -> tuple[float, float]:
@@ -198,7 +240,8 @@ class DeepModel(LTVModel):
                    "max_spend": self.max_spend_,
                    "balance_factor": self.balance_factor_, "best_epoch": self.best_epoch_,
                    "history": self.history_, "validation": self.validation_,
-                   "horizon_days": self.horizon_days_}
+                   "horizon_days": self.horizon_days_,
+                   "warm_start": getattr(self, "warm_start_", None)}
         meta = {"family": self.family, "class": type(self).__name__,
                 "params": self.get_params(), "learned": learned}
 
@@ -235,6 +278,7 @@ class DeepModel(LTVModel):
         model.history_ = learned["history"]
         model.validation_ = learned["validation"]
         model.log_dir_ = str(Path(path) / LOGS)
+        model.warm_start_ = learned.get("warm_start")  # absent in models saved before it
         return model
 
     # ---- checks ---------------------------------------------------------------------------

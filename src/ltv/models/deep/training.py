@@ -8,6 +8,7 @@
 2. With `refit`, a fresh network (same seed, preprocessing adapted on all rows) trains on
    ALL windows for exactly the best epoch count: the latest window is the most relevant one
    to the future and should not be left out of the final model.
+A warm start passes a `build` that returns `copy_network(champion's network)` to both stages.
 TensorBoard logs of both stages go under `log_dir` (stage1/ and refit/).
 """
 
@@ -52,6 +53,18 @@ def as_dataset(inputs: dict[str, np.ndarray], y: np.ndarray | None = None, *,
         data = data.shuffle(len(next(iter(inputs.values()))), seed=shuffle_seed,
                             reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(2)
+
+
+def copy_network(network: keras.Model) -> keras.Model:
+    """An independent copy of `network` (architecture, adapted preprocessing, weights),
+    through the .keras format models are saved in: a warm start trains the copy, and the
+    champion it came from keeps predicting as before."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ltv-warm-") as tmp:
+        path = Path(tmp) / "network.keras"
+        network.save(path)
+        return keras.saving.load_model(path, compile=False)
 
 
 def select(inputs: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:

@@ -14,6 +14,10 @@ genuinely out of sample and calibrate the conformal intervals.
 With a single window there is no "later" to hold out: customers are split by a
 deterministic hash of their id (crc32 % 5 == 0, about 20% of them, the same on every run and
 machine) into validation, and the refit again uses everyone.
+
+Warm start (`init_model`): both stages continue boosting from an earlier booster (LightGBM's
+`init_model`, which keeps its trees and adds new ones on top of its raw scores). Early
+stopping then chooses how many trees to ADD, at least one; `best_iteration` counts all trees.
 """
 
 from __future__ import annotations
@@ -55,11 +59,12 @@ class Fitted:
 def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, split: Split, *,
                   base_params: dict[str, Any], feature_names: list[str],
                   categorical: list[str], n_estimators: int,
-                  early_stopping_rounds: int) -> Fitted:
+                  early_stopping_rounds: int, init_model: lgb.Booster | None = None) -> Fitted:
     """Stage 1 (earlier rows, early stopping on the validation rows), then the refit.
 
     Predictions are returned for every row of X (not only the component's rows): combining
-    components needs each one's prediction for every customer.
+    components needs each one's prediction for every customer. With `init_model`, both stages
+    continue from its trees (at most `n_estimators` new ones); it is not modified.
     """
     # float32 like the features (see inputs): run-to-run last-digit noise must not matter.
     y = np.asarray(component.target(frame), dtype=np.float32).astype(float)
@@ -77,17 +82,21 @@ def fit_component(component: Component, X: np.ndarray, frame: pd.DataFrame, spli
                            categorical_feature=categorical, reference=reference,
                            params={"verbosity": -1}, free_raw_data=True)
 
-    best, stage1_pred = n_estimators, None
+    start = init_model.current_iteration() if init_model is not None else 0
+    best, stage1_pred = start + n_estimators, None
     if train.any() and valid.any():
         train_set = dataset(train)
         stage1 = lgb.train(params, train_set, num_boost_round=n_estimators,
                            valid_sets=[dataset(valid, train_set)], valid_names=["valid"],
+                           init_model=init_model,
                            callbacks=[lgb.early_stopping(early_stopping_rounds,
                                                          first_metric_only=True,
                                                          verbose=False)])
-        best = max(1, int(stage1.best_iteration or n_estimators))
+        # best_iteration counts the init model's trees too (LightGBM numbers them on).
+        best = max(start + 1, int(stage1.best_iteration or start + n_estimators))
         stage1_pred = stage1.predict(X, num_iteration=best)
-    booster = lgb.train(params, dataset(rows), num_boost_round=best)
+    booster = lgb.train(params, dataset(rows), num_boost_round=best - start,
+                        init_model=init_model)
     refit_pred = booster.predict(X)
     if stage1_pred is None:
         # No row of this component on one side of the split (e.g. no spender in the
