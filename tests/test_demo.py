@@ -1,3 +1,4 @@
+import pandas as pd
 from rich.console import Console
 
 from ltv.demo import run_demo
@@ -14,3 +15,8 @@ def test_demo_runs_end_to_end_and_accounts_for_every_row(tmp_path):
         summary["warehouse_events"] + summary["warehouse_customers"] + summary["warehouse_products"])
     assert (tmp_path / "demo" / "train.parquet").exists()
     assert summary["served_predictions"] == 2  # the real request to `ltv serve`
+    # one customer's full profile, from the server, with the drivers of its prediction
+    profiles = pd.read_parquet(tmp_path / "demo" / "profiles.parquet")
+    assert summary["profiled_customer_segment"] in set(profiles["rfm_segment"].dropna())
+    assert {"churn_risk", "ltv_tier", "top_interests", "cold_start"} <= set(profiles.columns)
+    assert summary["explained_drivers"] == 10

@@ -2,7 +2,8 @@
 
 simulate -> ingest into a DuckDB warehouse -> point-in-time features with labels ->
 out-of-time backtest of the model families and the `auto` blend -> HTML report -> deploy
-`auto` (registry, online store) and one real request to `ltv serve` -> summary.
+`auto` (registry, online store, profiles) and real requests to `ltv serve`: predictions and
+one customer's full profile with the drivers of its prediction -> summary.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def run_demo(out: Path, *, customers: int = 5_000, console: Console | None = Non
         "rows_read": read, "rows_kept": kept, "rows_quarantined": quarantined,
         **{f"{model}_gini": values["gini"] for model, values in result.metrics.items()},
         "served_predictions": len(served["response"]["predictions"]),
+        "profiled_customer_segment": (served["customer"].get("profile") or {}).get("rfm_segment"),
+        "explained_drivers": len((served["customer"].get("explanation") or {}).get("drivers", [])),
         **{f"warehouse_{k}": v for k, v in counts.items()},
     }
     table = Table(title=f"ltv demo summary (features: {features_path})")

@@ -407,7 +407,8 @@ def test_bad_inputs_raise_ltv_error_naming_the_argument(call, names):
     assert info.value.fix  # every error says what to do
 
 
-# ---------------------------------------------------------------- evaluate and sliced
+# ---------------------------------------------------------------- evaluate
+# (sliced evaluation and its flags: tests/evaluation/test_slices.py)
 
 
 def _predictions(n=300, seed=3):
@@ -449,29 +450,3 @@ def test_evaluate_refuses_a_misaligned_series():
     with pytest.raises(LTVError, match="actual has 299 rows"):
         m.evaluate(preds, actual[:-1])
 
-
-def test_sliced_flags_large_bad_groups_only():
-    preds, actual = _predictions(n=400)
-    group = np.array(["a"] * 300 + ["bad"] * 60 + ["tiny"] * 9 + [None] * 31, dtype=object)
-    preds.loc[300:368, "ltv"] += 500.0  # "bad" (60 rows) and "tiny" (9 rows) both way off
-    preds["segment"] = group
-    table = m.sliced(preds, actual, "segment")
-    overall = m.evaluate(preds, actual)
-    assert table["n"].sum() == 400
-    assert table.loc["bad", "n"] == 60 and table.loc["tiny", "n"] == 9
-    assert bool(table.loc["bad", "flag"]) and not bool(table.loc["tiny", "flag"])
-    assert table.loc["tiny", "mae_ratio"] > 2  # as bad, but too few rows to flag
-    assert not bool(table.loc["a", "flag"])
-    assert table.loc["bad", "mae_ratio"] == pytest.approx(table.loc["bad", "mae"] / overall["mae"])
-    assert table.loc["bad", "gini"] == pytest.approx(
-        m.normalized_gini(actual[300:360], preds["ltv"][300:360]))
-    assert np.isnan(table.loc["tiny", "decile_mape"])  # 9 rows cannot fill 10 deciles
-    assert table.index.isna().sum() == 1  # missing group kept as its own row
-    # `by` given as an array gives the same numbers.
-    by_array = m.sliced(preds, actual, group)
-    assert by_array.index.name == "group" and table.index.name == "segment"
-    np.testing.assert_allclose(by_array["mae"].to_numpy(), table["mae"].to_numpy())
-    with pytest.raises(LTVError, match="no column 'segmnt'"):
-        m.sliced(preds, actual, "segmnt")
-    with pytest.raises(LTVError, match="by: its index differs"):
-        m.sliced(preds, actual, pd.Series(group, index=preds["customer_id"]))

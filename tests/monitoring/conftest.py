@@ -84,3 +84,25 @@ def new_channel_shop(tmp_path_factory) -> Path:
     con.execute("UPDATE customers SET region = NULL WHERE hash(customer_id) % 3 = 0")
     con.close()
     return db
+
+
+def publish_and_shift(trained: Trained, root: Path, shift_sql: str):
+    """The trained model published (and promoted) as version 1 of "shop" in a registry under
+    `root`, and a copy of its warehouse changed by `shift_sql` (an UPDATE on it).
+    Returns (registry, the shifted warehouse)."""
+    import shutil
+
+    from ltv.models.provenance import write_training_info
+    from ltv.registry import Registry
+
+    trained.model.save(root / "model")
+    write_training_info(root / "model", trained.info)
+    registry = Registry(root / "registry")
+    registry.publish("shop", root / "model")
+    registry.promote("shop", 1)
+    db = root / "shifted.duckdb"
+    shutil.copy(trained.db, db)
+    con = duckdb.connect(str(db))
+    con.execute(shift_sql)
+    con.close()
+    return registry, db

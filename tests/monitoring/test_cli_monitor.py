@@ -11,17 +11,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from ltv.cli import app
 from ltv.errors import LTVError
-from ltv.models.provenance import write_training_info
 from ltv.monitoring.report import render_drift_report
 from ltv.monitoring.store import LatestVerdict, latest_path, read_latest, write_latest
 from ltv.registry import Registry
+
+from .conftest import publish_and_shift
 
 LTV = str(Path(sys.executable).parent / "ltv")
 SHIFT = "2022-10-15"  # amounts triple from here on
@@ -35,16 +35,8 @@ def ltv(*args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def published(trained, tmp_path_factory):
     root = tmp_path_factory.mktemp("monitor_cli")
-    trained.model.save(root / "model")
-    write_training_info(root / "model", trained.info)
-    registry = Registry(root / "registry")
-    registry.publish("shop", root / "model")
-    registry.promote("shop", 1)
-    db = root / "shifted.duckdb"
-    shutil.copy(trained.db, db)
-    con = duckdb.connect(str(db))
-    con.execute(f"UPDATE transactions SET amount = amount * 3 WHERE ts >= '{SHIFT}'")
-    con.close()
+    registry, db = publish_and_shift(
+        trained, root, f"UPDATE transactions SET amount = amount * 3 WHERE ts >= '{SHIFT}'")
     return root, registry, db
 
 

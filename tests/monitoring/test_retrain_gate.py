@@ -108,3 +108,24 @@ def test_parse_guards():
         parse_guards("abs_bias")
     with pytest.raises(ConfigError, match="'mae=x' is not metric=number"):
         parse_guards("mae=x")
+
+
+def test_decile_mape_is_not_compared_against_a_champion_that_does_not_rank(spend):
+    """A constant champion's deciles are slices of ties, each near the overall mean: its
+    decile MAPE is near 0 and says nothing. A challenger that ranks (here: right on average,
+    noisy per customer) must not be blocked by it; against a champion that does rank, the
+    same guard still applies."""
+    rng = np.random.default_rng(5)
+    constant = np.full(spend.size, spend.mean())
+    ranking = spend * rng.lognormal(0, 1.2, spend.size) / np.exp(1.2 ** 2 / 2)
+    config = GateConfig(guards={"decile_mape": 0.1}, bootstrap_rounds=0)
+    result = judge(frame(constant), frame(ranking), spend, config)
+    assert result.champion["gini"] == pytest.approx(0.0, abs=1e-12)
+    assert result.challenger["decile_mape"] > result.champion["decile_mape"] + 0.1
+    assert result.promote and "decile_mape not compared" in result.reason
+    # a champion that ranks, and a challenger that ranks perfectly but has lost its scale
+    ranked_champion = spend * rng.lognormal(0, 0.3, spend.size)
+    squared = spend ** 2 * spend.sum() / (spend ** 2).sum()  # same total, perfect order
+    again = judge(frame(ranked_champion), frame(squared), spend, config)
+    assert again.champion["gini"] > 0 and again.improvement["gini"] > 0.01
+    assert not again.promote and "guard decile_mape worsened" in again.reason

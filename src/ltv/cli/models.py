@@ -123,15 +123,19 @@ def backtest(
     report: Optional[Path] = typer.Option(None, help="HTML report (written when the file has data after the cutoff)."),
     format: str = typer.Option("canonical", "--format", "-f", help="Input layout (see `ltv ingest`)."),
     models: str = typer.Option("auto", help="Comma list of btyd, gbdt, deep, auto."),
-    slice_by: Optional[str] = typer.Option(None, help="Attribute column to slice metrics by, e.g. attr_country."),
+    slice_by: Optional[str] = typer.Option(None, help="Attribute columns to slice metrics by, "
+                                           "e.g. attr_country (default: every attribute, the "
+                                           "RFM segment and the LTV tier at the cutoff)."),
 ):
     """One-shot out-of-time backtest: fit before the cutoff, predict, score, report."""
+    from ltv.cli.slicing import segment_groups
     from ltv.evaluation.backtest import run_backtest
     from ltv.cli_support import metrics_table
 
     with console.status("backtesting"):
         result = run_backtest(transactions, cutoff, horizon, out=out, report=report,
-                              format=format, models=models, slice_by=slice_by)
+                              format=format, models=models, slice_by=slice_by,
+                              segmenter=segment_groups)
     console.print(f"[green]wrote[/] {len(result.predictions):,} predictions to {out}")
     if result.metrics:
         console.print(metrics_table(result.metrics))

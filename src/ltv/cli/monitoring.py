@@ -27,9 +27,13 @@ def monitor(
 ):
     """Check feature snapshots and scores since a date against the model's training reference.
 
-    Exit code 0 whatever the verdict (read it from the output or the JSON); 2 on an error.
+    Snapshots whose horizon has fully passed are also scored against what customers actually
+    spent, overall and per attribute, RFM segment and LTV tier, flagging groups whose error
+    is far above the overall error. Exit code 0 whatever the verdict (read it from the
+    output or the JSON); 2 on an error.
     """
-    from ltv.monitoring.console import drift_tables
+    from ltv.cli.slicing import segment_groups
+    from ltv.monitoring.console import drift_tables, realized_tables
     from ltv.monitoring.report import write_drift_report
     from ltv.monitoring.run import monitor as run_monitor, monitoring_cutoffs
     from ltv.monitoring.store import write_latest
@@ -42,9 +46,11 @@ def monitor(
     with progress_bar(f"checking {len(cutoffs)} snapshots") as tick:
         result = run_monitor(target.predictor, target.reference, db, cutoffs, name=name,
                              version=target.version, progress=tick,
-                             feature_options=feature_options(target.manifest))
+                             feature_options=feature_options(target.manifest),
+                             horizon_days=target.manifest.get("horizon_days"),
+                             segmenter=segment_groups)
     verdict = result.to_dict()
-    for table in drift_tables(verdict):
+    for table in drift_tables(verdict) + realized_tables(verdict):
         console.print(table)
     where = write_latest(registry, name, verdict)
     console.print(f"verdict: [bold]{verdict['status']}[/] (stored in {where})")

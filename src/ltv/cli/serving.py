@@ -18,6 +18,7 @@ def serve(
     name: str = typer.Option(..., help="Model name in the registry; its champion is served."),
     online: Optional[str] = typer.Option(None, help="Online store URL filled by `ltv "
                                          "materialize`: sqlite:///online.db or redis://host:6379/0."),
+    db: Optional[Path] = typer.Option(None, help="Warehouse (DuckDB) for POST /v1/admin/retrain."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8080, help="Port to listen on."),
     challenger: Optional[int] = typer.Option(None, help="A/B: version to test against the champion."),
@@ -34,6 +35,6 @@ def serve(
     """
     from ltv.serving.run import serve as run_server
 
-    run_server(log_level=log_level, registry=registry, name=name, online=online, host=host,
+    run_server(log_level=log_level, registry=registry, name=name, online=online, db=db, host=host,
                port=port, challenger=challenger, challenger_share=challenger_share,
                dev_mode=dev or None)

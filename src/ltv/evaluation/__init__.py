@@ -1,4 +1,5 @@
-"""Evaluation: metrics as pure functions of arrays (`ltv.evaluation.metrics`)."""
+"""Evaluation: metrics as pure functions of arrays (`ltv.evaluation.metrics`) and per group of
+customers with flags (`ltv.evaluation.slices`)."""
 
 from ltv.evaluation.metrics import (
     GainCurve,
@@ -15,13 +16,13 @@ from ltv.evaluation.metrics import (
     normalized_gini,
     r2,
     rmse,
-    sliced,
     spearman,
     top_decile_capture,
 )
+from ltv.evaluation.slices import FlagRule, flag_slices, sliced
 
 __all__ = [
-    "GainCurve", "auc", "bias", "brier", "calibration_table", "decile_mape", "decile_table",
-    "evaluate", "gain_curve", "interval_coverage", "mae", "normalized_gini", "r2", "rmse",
-    "sliced", "spearman", "top_decile_capture",
+    "FlagRule", "GainCurve", "auc", "bias", "brier", "calibration_table", "decile_mape",
+    "decile_table", "evaluate", "flag_slices", "gain_curve", "interval_coverage", "mae",
+    "normalized_gini", "r2", "rmse", "sliced", "spearman", "top_decile_capture",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +39,12 @@ class BacktestResult:
 def run_backtest(transactions: str | Path, cutoff, horizon_days: int, *, out: str | Path,
                  report: str | Path | None = None, format: str = "canonical",
                  models: str = "auto", workdir: str | Path | None = None,
-                 slice_by: str | None = None) -> BacktestResult:
+                 slice_by: str | None = None, segmenter: Callable | None = None) -> BacktestResult:
     """Ingest a transactions file into a scratch warehouse, then `backtest_warehouse`."""
     parse_families(models)  # validated before any work starts
     with scratch_warehouse(transactions, format=format, workdir=workdir) as db:
         return backtest_warehouse(db, cutoff, horizon_days, out=out, report=report,
-                                  models=models, slice_by=slice_by,
+                                  models=models, slice_by=slice_by, segmenter=segmenter,
                                   dataset=Path(str(transactions)).name)
 
 
@@ -62,8 +62,13 @@ def scratch_warehouse(transactions: str | Path, *, format: str = "canonical",
 
 def backtest_warehouse(db: str | Path, cutoff, horizon_days: int, *, out: str | Path,
                        report: str | Path | None = None, models: str = "auto",
-                       slice_by: str | None = None, dataset: str | None = None) -> BacktestResult:
-    """Fit each family on windows before the cutoff, predict at it, score if the future is known."""
+                       slice_by: str | None = None, dataset: str | None = None,
+                       segmenter: Callable | None = None) -> BacktestResult:
+    """Fit each family on windows before the cutoff, predict at it, score if the future is known.
+
+    The report slices the best model's metrics by every attribute and, given a `segmenter`
+    (features at the cutoff, predictions -> customer_id + group columns, e.g.
+    `ltv.cli.slicing.segment_groups`), by its groups too; see `write_report`."""
     data, predictions, fitted = fit_and_predict(db, cutoff, horizon_days, parse_families(models))
     write_predictions(predictions, out)
     result = BacktestResult(predictions=predictions, models=fitted, data=data)
@@ -75,7 +80,7 @@ def backtest_warehouse(db: str | Path, cutoff, horizon_days: int, *, out: str | 
             from ltv.evaluation.report import write_report
 
             result.report_path = write_report(report, result, data=data, slice_by=slice_by,
-                                              dataset=dataset)
+                                              dataset=dataset, segmenter=segmenter)
     return result
 
 

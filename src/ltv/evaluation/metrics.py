@@ -402,37 +402,3 @@ def evaluate(predictions: pd.DataFrame, actual: Any, active: Any = None) -> dict
         out["auc"] = auc(y, predictions["p_active"])
         out["brier"] = brier(y, predictions["p_active"])
     return out
-
-
-def sliced(predictions: pd.DataFrame, actual: Any, by: Any, active: Any = None, *,
-           flag_ratio: float = 2.0, min_n: int = 30) -> pd.DataFrame:
-    """`evaluate` per group of `by` (a column name of `predictions`, or one value per row).
-
-    One row per group (missing values of `by` form their own group), indexed by group, with
-    the columns of `evaluate` plus `mae_ratio` (group MAE / overall MAE) and `flag`: True when
-    the group has at least `min_n` customers and an MAE above `flag_ratio` times the overall
-    MAE. The size floor keeps a handful of big spenders from raising flags by chance.
-    """
-    if isinstance(by, str) and by not in predictions.columns:
-        raise LTVError(f"by: no column '{by}' in predictions",
-                       "name a column of predictions, or pass one group value per row")
-    preds = predictions.reset_index(drop=True)
-    groups = predictions[by] if isinstance(by, str) else _column(by, predictions, "by")
-    keys = pd.Series(np.asarray(groups), name=getattr(groups, "name", None) or "group")
-    if keys.size != preds.shape[0]:
-        raise LTVError(f"by has {keys.size} rows but predictions has {preds.shape[0]}",
-                       "pass one group value per prediction row, in the same order")
-    t = _as_array(_column(actual, predictions, "actual"), "actual")
-    y = None if active is None else _binary(_column(active, predictions, "active"), "active")
-    overall = evaluate(preds, t, y)
-    rows = {}
-    for key, idx in keys.groupby(keys, dropna=False, sort=True).groups.items():
-        pos = np.asarray(idx)
-        rows[key] = evaluate(preds.iloc[pos].reset_index(drop=True), t[pos],
-                             None if y is None else y[pos])
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = keys.name
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["mae_ratio"] = table["mae"] / overall["mae"]
-    table["flag"] = (table["n"] >= min_n) & (table["mae"] > flag_ratio * overall["mae"])
-    return table

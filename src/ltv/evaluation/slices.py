@@ -26,9 +26,10 @@ A group is flagged (`flagged`) when it has at least `min_n` (30) customers and a
           of u_i = pred_i - (1 + bias_all) * actual_i (0 in expectation when the group has the
           overall bias) over its standard error;
   decile  decile_mape_ratio >= ratio and z >= z_crit, where z compares the group's decile
-          MAPE with `null_draws` (100) random groups of the same size drawn from all customers
-          (mean and sd of their decile MAPE): small groups have a larger decile MAPE by noise
-          alone, and this null has exactly that noise.
+          MAPE with `null_draws` (100) random groups predicted alike (as many customers from
+          each prediction bucket as the group has there; mean and sd of their decile MAPE):
+          a small group has a larger decile MAPE by noise alone, and a group of low
+          spenders by its small denominators alone; this null has both.
 
 z_crit is the normal quantile at `alpha` (0.01) split (Bonferroni) over the groups tested
 (those with n >= min_n) and the three errors, so with 15 groups a flag has a family-wise
@@ -126,7 +127,7 @@ def sliced(predictions: pd.DataFrame, actual: Any, by: Any, active: Any = None, 
         row["bias_excess_sd"] = _sd(excess_u[pos])
         row["decile_null_mean"] = row["decile_null_sd"] = float("nan")
         if _decile_candidate(row, overall, rule):
-            null = decile_mape_null(t, p, pos.size, rule.null_draws, rng)
+            null = decile_mape_null(t, p, pos, rule.buckets, rule.null_draws, rng)
             row["decile_null_mean"], row["decile_null_sd"] = null
         rows[key] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -136,25 +137,38 @@ def sliced(predictions: pd.DataFrame, actual: Any, by: Any, active: Any = None, 
     return table
 
 
-def expected_errors(pred: np.ndarray, abs_error: np.ndarray, buckets: int) -> np.ndarray:
-    """Each customer's expected absolute error: the mean |error| of the customers in the same
-    prediction bucket (`buckets` equal buckets by prediction rank; ties share a bucket)."""
+def prediction_buckets(pred: np.ndarray, buckets: int) -> np.ndarray:
+    """Bucket 0..k-1 of each customer: `buckets` equal buckets by prediction rank, tied
+    predictions in the same bucket (they share their average rank)."""
     n = pred.size
     k = min(int(buckets), n)
-    bucket = np.minimum(((_average_ranks(pred) - 0.5) * k / n).astype(int), k - 1)
-    sums = np.bincount(bucket, abs_error, k)
-    counts = np.bincount(bucket, minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts
+    return np.minimum(((_average_ranks(pred) - 0.5) * k / n).astype(int), k - 1)
+
+
+def expected_errors(pred: np.ndarray, abs_error: np.ndarray, buckets: int) -> np.ndarray:
+    """Each customer's expected absolute error: the mean |error| of the customers in the same
+    prediction bucket (`prediction_buckets`)."""
+    bucket = prediction_buckets(pred, buckets)
+    k = int(bucket.max()) + 1
+    with np.errstate(invalid="ignore"):  # a bucket emptied by ties is 0 / 0, and unused
+        means = np.bincount(bucket, abs_error, k) / np.bincount(bucket, minlength=k)
     return means[bucket]
 
 
-def decile_mape_null(y_true: np.ndarray, y_pred: np.ndarray, size: int, draws: int,
-                     rng: np.random.Generator) -> tuple[float, float]:
-    """Mean and sd of the decile MAPE of `draws` random groups of `size` customers."""
+def decile_mape_null(y_true: np.ndarray, y_pred: np.ndarray, members: np.ndarray,
+                     buckets: int, draws: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Mean and sd of the decile MAPE of `draws` random groups predicted like the group at
+    positions `members`: as many customers from each prediction bucket as the group has
+    there, drawn from all customers of that bucket. A group of low spenders is so compared
+    with other low spenders, not with the whole range (whose deciles are easier to get
+    right in percent)."""
+    bucket = prediction_buckets(y_pred, buckets)
+    pools = [np.flatnonzero(bucket == b) for b in range(int(bucket.max()) + 1)]
+    wanted = np.bincount(bucket[members], minlength=len(pools))
     values = []
     for _ in range(draws):
-        pick = rng.choice(y_true.size, size=size, replace=False)
+        pick = np.concatenate([rng.choice(pools[b], size=k, replace=False)
+                               for b, k in enumerate(wanted) if k])
         values.append(metrics.decile_mape(y_true[pick], y_pred[pick]))
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
@@ -180,7 +194,7 @@ def _z(mean, se):
     se = np.asarray(se, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = mean / se
-    return np.where(se == 0, np.sign(mean) * np.inf, z)
+        return np.where(se == 0, np.where(mean == 0, 0.0, np.sign(mean) * np.inf), z)
 
 
 def critical_values(tested: int, rule: FlagRule) -> tuple[float, float]:
@@ -251,7 +265,8 @@ def _reasons(row: pd.Series, overall: dict[str, float]) -> str:
 
 RECORD_COLUMNS = ("n", "share", "mean_actual", "mean_pred", "bias", "gini", "spearman", "mae",
                   "mae_ratio", "error_ratio", "error_z", "abs_bias_ratio", "bias_z",
-                  "decile_mape", "decile_mape_ratio", "decile_z", "flagged", "reasons")
+                  "decile_mape", "decile_mape_ratio", "decile_z", "flag_error", "flag_bias",
+                  "flag_decile", "flagged", "reasons")
 
 
 def slice_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -262,7 +277,7 @@ def slice_records(table: pd.DataFrame) -> list[dict[str, Any]]:
         for column in RECORD_COLUMNS:
             if column in table.columns:
                 value = r[column]
-                if column == "flagged":
+                if column in ("flagged", "flag_error", "flag_bias", "flag_decile"):
                     value = bool(value)
                 elif column == "reasons":
                     value = str(value)

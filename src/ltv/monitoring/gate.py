@@ -17,6 +17,10 @@ Both models' predictions for the same customers are scored against the same actu
    only when its worsening is also real (the lower end of its interval above 0), the mirror
    of rule 2: decile MAPE rests on ten bucket means, and on a few hundred customers it moved
    by 0.15 between two models whose Gini differed by 0.78 (a simulated shop, 466 customers).
+   Decile MAPE is not compared when the champion does not rank customers at all (Gini <= 0,
+   e.g. a constant prediction): its "deciles by prediction" are then arbitrary slices of
+   ties, each near the overall mean, so it scores a near-perfect decile MAPE that any model
+   which ranks would "worsen".
 
 Everything a reader needs to audit the verdict is in `GateResult.to_dict()`: both metric
 sets, the improvement of every compared metric, the bootstrap interval and the reason.
@@ -203,6 +207,10 @@ def _verdict(old, new, gains, boot, config: GateConfig) -> tuple[bool, str]:
                            "includes 0: the improvement may be noise")
         head += f", {interval}"
     for name, tolerance in config.guards.items():
+        if name in RANK_GUARDS and not old.get("gini", math.nan) > NO_RANKING:
+            head += (f"; {name} not compared: the champion does not rank customers (Gini "
+                     f"{old.get('gini', math.nan):.4f}), so its deciles are arbitrary")
+            continue
         if math.isfinite(old.get(name, math.nan)) and not math.isfinite(new.get(name, math.nan)):
             return False, f"kept the champion: {head}, but its guard {name} is undefined"
         worse = -gains.get(name, math.nan)
@@ -217,6 +225,11 @@ def _verdict(old, new, gains, boot, config: GateConfig) -> tuple[bool, str]:
                  f"(improvement interval [{boot[name]['low']:+.4f}, {boot[name]['high']:+.4f}])")
     return True, (f"promoted the challenger: {head}; improvement {gain:+.4f} >= margin "
                   f"{margin:.4f}, guards within tolerance")
+
+
+# Guards measured on deciles by predicted value: meaningless for a champion without a ranking.
+RANK_GUARDS = frozenset({"decile_mape"})
+NO_RANKING = 1e-6  # a Gini at or below this is no ranking (ties average to 0 up to rounding)
 
 
 def parse_guards(text: str | None) -> dict[str, float] | None:

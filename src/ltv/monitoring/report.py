@@ -3,8 +3,10 @@
 Built from the JSON verdict (`MonitoringResult.to_dict()`) and the version's reference
 profile only, so a verdict stored in the registry can be rendered again later. Sections: the
 verdict at a glance; when drift started (mean prediction against its band, PSI per feature
-over the cutoffs, a row per cutoff); the latest snapshot (PSI bars, per-feature table); the
-distributions of the drifted features. Styles and figures come from the evaluation report.
+over the cutoffs, a row per cutoff); realized accuracy of the snapshots whose horizon has
+passed, per group with flags (`realized_report`); the latest snapshot (PSI bars,
+per-feature table); the distributions of the drifted features. Styles and figures come
+from the evaluation report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from ltv.evaluation.report.formatting import DASH, count, money, percent, ratio
 from ltv.evaluation.report.html import esc, figures, img, page, table, td
 from ltv.monitoring import plots
+from ltv.monitoring.realized_report import realized_section
 
 MAX_DISTRIBUTIONS = 8
 HEATMAP_FEATURES = 15
@@ -25,8 +28,8 @@ STATUS_WORDS = {"ok": "no drift", "watch": "watch", "drift": "DRIFT"}
 
 def render_drift_report(verdict: dict[str, Any], reference: dict[str, Any]) -> str:
     latest, history = verdict["latest"], verdict["history"]
-    sections = [_summary(verdict), _timeline(verdict, history), _latest(latest),
-                _distributions(latest, reference), _howto(latest["thresholds"])]
+    sections = [_summary(verdict), _timeline(verdict, history), realized_section(verdict),
+                _latest(latest), _distributions(latest, reference), _howto(latest["thresholds"])]
     from ltv import __version__
 
     title = f"Drift report: {verdict['name']} version {verdict['version']}"

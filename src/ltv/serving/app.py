@@ -2,9 +2,10 @@
 
 Routes (OpenAPI docs at /docs):
   POST /v1/predict            customers by id (online store) or raw feature rows
-  GET  /v1/customers/{id}     prediction + stored features
+  GET  /v1/customers/{id}     prediction, stored features, profile, explanation
   POST /v1/events             new transactions -> incremental features -> new prediction
   GET  /v1/models             what is served; POST /v1/admin/{promote,rollback,reload,ab}
+  POST /v1/admin/retrain      `ltv retrain` (needs --db); GET /v1/admin/decisions
   GET  /v1/monitoring         the latest drift verdict (`ltv monitor`), also as drift gauges
   GET  /healthz /readyz /metrics
 
@@ -34,7 +35,8 @@ from ltv.serving.deployment import Deployments
 from ltv.serving.features import FeatureRowError
 from ltv.serving.limits import BodyLimitAndMetrics
 from ltv.serving.metrics import ServerMetrics
-from ltv.serving.routes import admin, customers, events, health, monitoring, predict
+from ltv.serving.routes import (admin, customers, events, health, monitoring, predict,
+                                 retrain)
 from ltv.serving.settings import ServeSettings
 from ltv.serving.state import NoOnlineStoreError, ServerState, UnknownCustomerError
 
@@ -81,7 +83,7 @@ def create_app(settings: ServeSettings, *, deployments: Deployments | None = Non
                               "versions from the ltv registry.", lifespan=lifespan)
     app.state.ltv = state
     app.state.monitoring = monitoring.install(metrics.registry, settings)  # drift verdict
-    for module in (predict, customers, events, health, admin, monitoring):
+    for module in (predict, customers, events, health, admin, monitoring, retrain):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimitAndMetrics, max_body_bytes=settings.max_body_bytes,

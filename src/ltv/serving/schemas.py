@@ -142,3 +142,21 @@ class ModelsResponse(BaseModel):
     challenger_share: float
     features: list[FeatureSpec] = Field(description="What a raw feature row for the champion "
                                                     "must hold.")
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cutoff: str = Field("today", description="Train on rows before this time (UTC), or "
+                                             "'today' (its midnight), as `ltv retrain`.")
+    margin: float = Field(0.01, ge=0.0, description="Gini the challenger must gain.")
+    models: str | None = Field(None, description="Challenger spec (btyd, gbdt, deep, auto or "
+                                                 "a comma list); default: the champion's.")
+
+
+class RetrainResponse(BaseModel):
+    promoted: bool
+    champion_version: int | None = Field(description="The champion before the retrain.")
+    challenger_version: int
+    serving: int = Field(description="The version this server serves after the decision.")
+    decision: dict[str, Any] = Field(description="The record appended to decisions.jsonl.")

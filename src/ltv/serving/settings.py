@@ -26,6 +26,7 @@ class ServeSettings(BaseSettings):
     registry: Path = Path("registry")
     name: str = "ltv"  # model name in the registry
     online: str | None = None  # online store URL: sqlite:///online.db or redis://host:port/db
+    db: Path | None = None  # the warehouse, for POST /v1/admin/retrain (None: no retrain route)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     admin_token: SecretStr | None = None

@@ -23,6 +23,7 @@ from ltv.evaluation import metrics  # noqa: E402
 from ltv.evaluation.backtest import BacktestResult  # noqa: E402
 from ltv.evaluation.report import render_report, write_report  # noqa: E402
 from ltv.evaluation.report.sections import TITLES  # noqa: E402
+from ltv.evaluation.slices import sliced  # noqa: E402
 from ltv.models.protocol import TrainingData  # noqa: E402
 
 N = 2000
@@ -197,19 +198,24 @@ def test_calibration_and_slices(full):
     for name in ("gbdt", "btyd"):  # AUC and Brier in the table beside the figure
         cells = [c for c, _ in page.rows[f"data-calibration={name}"]]
         assert f"{m[name]['auc']:.3f}" in cells and f"{m[name]['brier']:.3f}" in cells
-    # slices for the best model by Gini, one row per country, plus the total row
+    # slices for the best model by Gini: every attribute (age in quintiles), a row per group
     assert "attr_country" in text
-    groups = [k for k in page.rows if k.startswith("data-group=")]
-    assert sorted(g.split("=", 1)[1] for g in groups) == sorted(COUNTRIES)
+    groups = [k.split("=", 1)[1] for k in page.rows if k.startswith("data-group=")]
+    assert sorted(g.split("=", 1)[1] for g in groups if g.startswith("attr_country=")) \
+        == sorted(COUNTRIES)
+    assert len([g for g in groups if g.startswith("attr_age=")]) == 5
     best = result.predictions[result.predictions["model"] == "gbdt"].reset_index(drop=True)
     y = result.actual.reindex(best["customer_id"]).to_numpy()
     country = data.snapshot.set_index("customer_id")["attr_country"].reindex(best["customer_id"])
-    table = metrics.sliced(best, y, country.to_numpy())
+    table = sliced(best, y, country.to_numpy())
     for g in COUNTRIES:
-        cells = [c for c, _ in page.rows[f"data-group={g}"]]
+        cells = [c for c, _ in page.rows[f"data-group=attr_country={g}"]]
         assert cells[1] == f"{int(table.loc[g, 'n']):,}"
         assert cells[7] == f"{table.loc[g, 'mae']:,.2f}"
         assert cells[8] == f"{table.loc[g, 'mae_ratio']:.2f}"
+        assert cells[9] == f"{table.loc[g, 'error_ratio']:.2f}"
+    # countries carry no effect in the synthetic data: nothing is flagged
+    assert "No group&#x27;s error is far above" in text or "No group's error is far above" in text
 
 
 def test_same_input_same_bytes(full, tmp_path):
@@ -277,7 +283,7 @@ def test_unknown_slice_column_warns_in_the_report():
 def test_numeric_attribute_is_binned():
     result, data = synthetic()
     page = Page(render_report(result, data=data, slice_by="attr_age"))
-    groups = [k.split("=", 1)[1] for k in page.rows if k.startswith("data-group=")]
+    groups = [k.split("=", 2)[2] for k in page.rows if k.startswith("data-group=")]
     assert len(groups) == 5 and all(" to " in g for g in groups)
 
 
@@ -288,14 +294,17 @@ def test_many_groups_fold_into_other_and_bad_group_is_flagged():
     bad = set(data.snapshot.loc[data.snapshot["attr_country"] == "K00", "customer_id"])
     rows = result.predictions["customer_id"].isin(bad)
     result.predictions.loc[rows, "ltv"] += 2000.0
-    page = Page(render_report(result, data=data))
-    groups = [k.split("=", 1)[1] for k in page.rows if k.startswith("data-group=")]
+    text = render_report(result, data=data, slice_by="attr_country")
+    page = Page(text)
+    groups = [k.split("=", 2)[2] for k in page.rows if k.startswith("data-group=")]
     assert len(groups) == 15 and groups[-1] == "other (10 groups)"
-    flagged = page.rows.get("data-group=K00")
+    flagged = page.rows.get("data-group=attr_country=K00")
     if flagged is not None:  # K00 is among the 14 biggest
         assert flagged[-1][0].startswith("\u26a0")
+        assert [g for g in groups if page.rows[f"data-group=attr_country={g}"][-1][0]] == ["K00"]
     else:
-        assert "Flagged on their own but pooled above: K00" in render_report(result, data=data)
+        assert "Flagged on their own but pooled above: K00" in text
+    assert "1 group with an error far above the overall error: country <b>K00</b>" in text
 
 
 def test_anchor_rows():
@@ -366,16 +375,17 @@ def test_default_slice_skips_an_attribute_nobody_has():
     result, data = synthetic(n=600)
     data.snapshot.insert(1, "attr_channel", None)  # e.g. a source without a channel field
     text = render_report(result, data=data)
-    assert "by <b>attr_country</b>" in text
+    assert "data-group=\"attr_country=" in text and "data-group=\"attr_channel=" not in text
 
 
 def test_pooled_row_is_never_flagged():
     countries = [f"K{i:02d}" for i in range(24)]
     result, data = synthetic(countries=countries)
-    shown = {k.split("=", 1)[1] for k in Page(render_report(result, data=data)).rows}
+    shown = {k.split("=", 2)[-1]
+             for k in Page(render_report(result, data=data, slice_by="attr_country")).rows}
     pooled = data.snapshot["attr_country"].map(lambda c: c not in shown)
     ids = set(data.snapshot.loc[pooled, "customer_id"])
     result.predictions.loc[result.predictions["customer_id"].isin(ids), "ltv"] += 2000.0
-    page = Page(render_report(result, data=data))
-    pooled = page.rows["data-group=other (10 groups)"]
+    page = Page(render_report(result, data=data, slice_by="attr_country"))
+    pooled = page.rows["data-group=attr_country=other (10 groups)"]
     assert float(pooled[8][0]) > 2 and pooled[-1][0] == ""

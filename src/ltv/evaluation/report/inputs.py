@@ -15,6 +15,7 @@ import pandas as pd
 
 from ltv.errors import LTVError
 from ltv.evaluation import metrics
+from ltv.evaluation.slices import FlagRule, sliced
 
 MISSING_GROUP = "(missing)"
 OTHER_GROUP = "other"
@@ -113,18 +114,16 @@ def prepare(predictions: pd.DataFrame, actual: pd.Series | None) -> ReportInputs
 # ---------------------------------------------------------------- slicing
 
 
-def default_slice_column(snapshot: pd.DataFrame | None) -> str | None:
-    """The first attr_* column that splits customers at all (two or more known values).
+def slice_columns(snapshot: pd.DataFrame | None) -> list[str]:
+    """The attr_* columns that split customers at all (two or more known values).
 
     An attribute the source never filled (all missing) or that is the same for everyone
-    would give a one-row table; None when no attribute qualifies.
+    would give a one-row table, so it is left out.
     """
     if snapshot is None:
-        return None
-    for column in snapshot.columns:
-        if str(column).startswith("attr_") and snapshot[column].nunique(dropna=True) >= 2:
-            return str(column)
-    return None
+        return []
+    return [str(c) for c in snapshot.columns
+            if str(c).startswith("attr_") and snapshot[c].nunique(dropna=True) >= 2]
 
 
 def group_labels(snapshot: pd.DataFrame, column: str, customer_ids: pd.Series) -> pd.Series:
@@ -151,32 +150,37 @@ def group_labels(snapshot: pd.DataFrame, column: str, customer_ids: pd.Series) -
 class SliceTable:
     column: str
     model: str
-    table: pd.DataFrame  # metrics.sliced columns + share; top groups by size, then "other"
+    table: pd.DataFrame  # slices.sliced columns + share; top groups by size, then "other"
     overall: dict[str, float]
     n_groups: int
     folded: int  # groups folded into "other"
     folded_flagged: list[str]  # flagged groups (on their own) hidden inside "other"
 
+    def flagged(self) -> list[tuple[str, str]]:
+        """(group, reasons) of every flagged group, those pooled into "other" included."""
+        shown = [(str(g), str(r["reasons"])) for g, r in self.table.iterrows() if r["flagged"]]
+        return shown + [(g, "") for g in self.folded_flagged]
 
-def slice_metrics(rows: ModelRows, groups: pd.Series, *,
-                  max_groups: int = MAX_GROUPS) -> SliceTable:
-    """metrics.sliced for one model, biggest groups first, the smallest folded into "other"."""
+
+def slice_metrics(rows: ModelRows, groups: pd.Series, *, max_groups: int = MAX_GROUPS,
+                  rule: FlagRule | None = None) -> SliceTable:
+    """slices.sliced for one model, biggest groups first, the smallest folded into "other"."""
     preds, y = rows.predictions, rows.actual
     labels = groups.to_numpy(dtype=object)
-    full = metrics.sliced(preds, y, labels)
+    full = sliced(preds, y, labels, rule=rule)
     sizes = full["n"].sort_values(ascending=False, kind="stable")
     if len(sizes) > max_groups:
         top = list(sizes.index[: max_groups - 1])
         folded = [g for g in sizes.index if g not in set(top)]
         other = f"{OTHER_GROUP} ({len(folded)} groups)"
         collapsed = np.where(np.isin(labels, top), labels, other)
-        table = metrics.sliced(preds, y, collapsed)
+        table = sliced(preds, y, collapsed, rule=rule)
         # the pool is no group anyone could act on: its own flag would only say that small
         # groups are noisy; the groups flagged on their own are listed instead
-        table.loc[other, "flag"] = False
-        order = top + [other]
-        table = table.loc[order]
-        folded_flagged = [str(g) for g in folded if bool(full.loc[g, "flag"])]
+        table.loc[other, ["flagged", "flag_error", "flag_bias", "flag_decile"]] = False
+        table.loc[other, "reasons"] = ""
+        table = table.loc[top + [other]]
+        folded_flagged = [str(g) for g in folded if bool(full.loc[g, "flagged"])]
     else:
         table, folded, folded_flagged = full.loc[list(sizes.index)], [], []
     table = table.copy()

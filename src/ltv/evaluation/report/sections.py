@@ -7,7 +7,7 @@ contents; nothing here raises for a missing optional part.
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,8 +17,7 @@ from ltv.evaluation import metrics
 from ltv.evaluation.report import formatting as fmt
 from ltv.evaluation.report import plots
 from ltv.evaluation.report.html import esc, figures, img, swatch, table, td
-from ltv.evaluation.report.inputs import (ReportInputs, default_slice_column, group_labels,
-                                          slice_metrics)
+from ltv.evaluation.report.inputs import ReportInputs
 from ltv.evaluation.report.table import COLUMNS, best_rows, cell
 from ltv.models.protocol import TrainingData
 
@@ -47,6 +46,9 @@ class Context:
     anchors: dict[str, dict[str, float]] | None = None
     interval_level: float = 0.8
     warnings: list[str] = field(default_factory=list)
+    # (features at the cutoff, predictions customer_id/ltv) -> customer_id + group columns,
+    # e.g. RFM segment and LTV tier; None: slice by attributes only
+    segmenter: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None
 
     @property
     def horizon_text(self) -> str:
@@ -317,64 +319,7 @@ def importance(ctx: Context) -> Section | None:
     return Section("importance", title, body)
 
 
-# ---------------------------------------------------------------- 7. slices
+# ---------------------------------------------------------------- 7. slices: slice_section.py
 
 
-def slices(ctx: Context) -> Section | None:
-    data = ctx.data
-    snapshot = getattr(data, "snapshot", None) if data is not None else None
-    if snapshot is None or "customer_id" not in snapshot.columns:
-        return None
-    column = ctx.slice_by or default_slice_column(snapshot)
-    if column is None:
-        return None
-    if column not in snapshot.columns:
-        attrs = [c for c in snapshot.columns if str(c).startswith("attr_")]
-        message = (f"slice_by: no column '{column}' in the features; available: "
-                   f"{', '.join(attrs) or 'none'}")
-        warnings.warn(message, stacklevel=3)
-        return Section("slices", TITLES["slices"], f'<p class="warning">{esc(message)}</p>')
-    best = ctx.inputs.best()
-    groups = group_labels(snapshot, column, best.predictions["customer_id"]).rename(column)
-    result = slice_metrics(best, groups)
-    overall = result.overall
-    rows = []
-    for key, r in result.table.iterrows():
-        flagged = bool(r["flag"])
-        flag_text = f"\u26a0 MAE \u00d7{r['mae_ratio']:.1f}" if flagged else ""
-        rows.append(f'<tr class="{"flag" if flagged else ""}" data-group="{esc(key)}">'
-                    + td(str(key), "name") + td(fmt.count(r["n"])) + td(fmt.percent(r["share"]))
-                    + td(fmt.money(r["mean_actual"])) + td(fmt.money(r["mean_pred"]))
-                    + td(fmt.signed_percent(r["bias"])) + td(fmt.ratio(r["gini"]))
-                    + td(fmt.money(r["mae"])) + td(fmt.ratio(r["mae_ratio"], 2))
-                    + td(flag_text, "flagcell") + "</tr>")
-    rows.append('<tr class="total">' + td("all customers", "name")
-                + td(fmt.count(overall["n"])) + td(fmt.percent(1.0))
-                + td(fmt.money(overall["mean_actual"])) + td(fmt.money(overall["mean_pred"]))
-                + td(fmt.signed_percent(overall["bias"])) + td(fmt.ratio(overall["gini"]))
-                + td(fmt.money(overall["mae"])) + td(fmt.ratio(1.0, 2)) + td("") + "</tr>")
-    head = [(column, ""), ("Customers", ""), ("Share", "share of customers scored"),
-            ("Mean actual", f"mean actual spend per customer ({ctx.money_label})"),
-            ("Mean predicted", f"mean predicted spend per customer ({ctx.money_label})"),
-            ("Bias", "total predicted / total actual - 1"),
-            ("Gini", "normalized Gini within the group"),
-            ("MAE", f"mean absolute error per customer ({ctx.money_label})"),
-            ("MAE / overall", "the group's MAE divided by the MAE over all customers"),
-            ("Flag", "error far above overall")]
-    intro = (f'<p>Model <b>{esc(best.name)}</b> (highest Gini) by <b>{esc(column)}</b>: '
-             f'{result.n_groups:,} group{"s" if result.n_groups != 1 else ""}, biggest first.')
-    if result.folded:
-        intro += f" The {result.folded:,} smallest are pooled in the last row."
-    intro += "</p>"
-    note = ('<p class="note">A group is flagged (red) when it has at least 30 customers and an '
-            'MAE more than twice the overall MAE. Values are the attribute as of the cutoff.')
-    if result.folded_flagged:
-        shown = ", ".join(result.folded_flagged[:10])
-        more = len(result.folded_flagged) - 10
-        note += (f" Flagged on their own but pooled above: {esc(shown)}"
-                 + (f" and {more} more" if more > 0 else "") + ".")
-    note += "</p>"
-    return Section("slices", TITLES["slices"], intro + table(head, rows) + note)
-
-
-BUILDERS = (summary, comparison, gain, deciles, calibration, importance, slices)
+BUILDERS = (summary, comparison, gain, deciles, calibration, importance)
