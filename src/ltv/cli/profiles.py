@@ -15,7 +15,8 @@ from ltv.cli_support import fail_cleanly
 @fail_cleanly
 def profile(
     db: Path = typer.Option(..., help="Warehouse file (DuckDB)."),
-    cutoff: str = typer.Option(..., help="Profiles as of this time (UTC); models fit on rows before it."),
+    cutoff: str = typer.Option(..., help="Profiles as of this time (UTC), or 'today' (its "
+                               "midnight, as `ltv materialize`); models fit on rows before it."),
     out: Path = typer.Option(..., help="Output .parquet (written atomically)."),
     horizon: int = typer.Option(90, help="Horizon in days of LTV and churn risk."),
     model: Optional[Path] = typer.Option(None, help="Fitted LTV model folder (`ltv train`); default: fit a GBDT."),
@@ -27,6 +28,7 @@ def profile(
                                          "(materialized), for GET /v1/customers/{id}."),
 ):
     """Per-customer profiles: RFM segment, LTV and tier, churn risk, cold start, interests."""
+    from ltv.online.materialization import resolve_cutoff
     from ltv.profiles.build import build_profiles, check_out_path, profile_summary, write_profiles
     from ltv.profiles.segments import SegmentRules
 
@@ -43,8 +45,8 @@ def profile(
 
         training = {**training_windows(horizon), "max_windows": max_windows}
     with console.status("building profiles (features, training windows, models)"):
-        frame = build_profiles(db, cutoff, horizon, ltv_model=fitted, rules=given,
-                               training=training)
+        frame = build_profiles(db, resolve_cutoff(cutoff), horizon, ltv_model=fitted,
+                               rules=given, training=training)
     write_profiles(frame, out)
     if rules_out is not None:
         SegmentRules.from_dict(frame.attrs["profile"]["segments"]["rules"]).save(rules_out)
