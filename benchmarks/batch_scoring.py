@@ -29,8 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from results_section import write_section  # benchmarks/, the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 LTV = str(Path(sys.executable).parent / "ltv")
 CUTOFF = "2023-10-03"  # the model's training cutoff
 SCORE_AT = "2024-01-01"  # the batch job scores "now": the end of the simulated data
@@ -153,18 +154,6 @@ def report(args, info: dict, runs: list[float], split: dict, busy: float) -> str
     return "\n".join(lines)
 
 
-def write_results(text: str) -> None:
-    start, end = "<!-- batch-scoring:start -->", "<!-- batch-scoring:end -->"
-    current = RESULTS.read_text()
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    if start in current:
-        head, rest = current.split(start, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -188,7 +177,7 @@ def main() -> None:
     text = report(args, info, runs, split, busy)
     print(text)
     if not args.no_record:
-        write_results(text)
+        write_section("batch-scoring", text)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from results_section import write_section  # benchmarks/, the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 LTV = str(Path(sys.executable).parent / "ltv")
 TOKEN = "benchmark-admin-token-0123456789"
 NAME = "bench"
@@ -215,18 +216,6 @@ def batch_scoring(server: Server, ids: list[str], total: int, per_request: int,
             "failed_requests": len(failures), "in_process_s": direct_s}
 
 
-def write_results(text: str) -> None:
-    start, end = "<!-- serving:start -->", "<!-- serving:end -->"
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    if start in current:
-        head, rest = current.split(start, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=10_000)
@@ -272,7 +261,7 @@ def main() -> None:
                   load_before, load_after)
     print(text)
     if not args.no_record:
-        write_results(text)
+        write_section("serving", text)
 
 
 def report(args, info, sweep, switching, batch, memory_start, memory_end, load_before,

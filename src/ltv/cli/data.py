@@ -112,16 +112,12 @@ def materialize(
 
 def _champion_feature_options(registry: Path, name: str | None) -> dict:
     from ltv.models.provenance import feature_options
-    from ltv.registry import Registry, RegistryError
+    from ltv.registry import Registry
 
     if not name:
         raise typer.BadParameter("--registry needs --name (see `ltv registry list`)")
     store = Registry(registry)
-    champion = store.champion(name)
-    if champion is None:
-        raise RegistryError(f"{name!r} has no champion yet", "promote a version with "
-                            "`ltv registry promote` first")
-    return feature_options(store.manifest(name, champion))
+    return feature_options(store.manifest(name, store.resolve(name, purpose="take columns from")))
 
 
 @app.command()

@@ -102,13 +102,10 @@ def _batch_predictor(model: Path | None, registry: Path | None, name: str | None
                          version_dir=model), read_training_info(model)
     if not name:
         raise typer.BadParameter("--registry needs --name (see `ltv registry list`)")
-    from ltv.registry import Registry, RegistryError
+    from ltv.registry import Registry
 
     store = Registry(registry)
-    chosen = version if version is not None else store.champion(name)
-    if chosen is None:
-        raise RegistryError(f"{name!r} has no champion yet", "promote a version with "
-                            "`ltv registry promote`, or pass --version")
+    chosen = store.resolve(name, version, "score with")
     store.verify(name, chosen)
     return load_predictor(store.path(name, chosen), verify=False), store.manifest(name, chosen)
 

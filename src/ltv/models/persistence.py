@@ -58,21 +58,29 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON to a temp file next to `path`, fsync it, os.replace it in, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n",
+                      mode=None)
+
+
+def atomic_write_text(path: str | Path, text: str, *, mode: int | None = 0o644) -> Path:
+    """Write `text` (UTF-8, "\\n" line ends) to a temp file next to `path`, fsync it, give it
+    `mode` (None: mkstemp's owner-only 0600), os.replace it in and fsync the folder, so a
+    reader sees the old file or the new one, never half of one. Returns the path."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_dir(target.parent)
+    return target
 
 
 def write_model_dir(path: str | Path, meta: dict[str, Any],

@@ -11,13 +11,12 @@ from the evaluation report.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ltv.evaluation.report.formatting import DASH, count, money, percent, ratio
 from ltv.evaluation.report.html import esc, figures, img, page, table, td
+from ltv.models.persistence import atomic_write_text
 from ltv.monitoring import plots
 from ltv.monitoring.realized_report import realized_section
 
@@ -50,16 +49,7 @@ def write_drift_report(path: str | Path, verdict: dict[str, Any],
     text = render_drift_report(verdict, reference)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_text(target, text)
 
 
 # ---------------------------------------------------------------- sections

@@ -11,8 +11,6 @@ half of one. `LatestVerdict` re-reads it only when it changed on disk.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,27 +29,14 @@ def latest_path(registry: str | Path, name: str) -> Path:
 def write_latest(registry: str | Path, name: str, verdict: dict[str, Any]) -> Path:
     """Replace the latest verdict of `name` (a `MonitoringResult.to_dict()`), atomically.
     The file is world-readable (0644): a server may run as another user than the monitor."""
-    from ltv.models.persistence import fsync_dir
+    from ltv.models.persistence import atomic_write_text
 
     path = latest_path(registry, name)
     if not path.parent.parent.is_dir():
         raise LTVError(f"the registry {registry} has no model '{name}'",
                        "check --registry and --name (see `ltv registry list`)")
     path.parent.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(verdict, handle, indent=1, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return path
+    return atomic_write_text(path, json.dumps(verdict, indent=1, allow_nan=False) + "\n")
 
 
 def read_latest(registry: str | Path, name: str) -> dict[str, Any] | None:

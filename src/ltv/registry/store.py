@@ -113,14 +113,21 @@ class Registry:
         """The model of `version` (None: the champion), after verifying its checksums."""
         from ltv.models.registry import load_model
 
-        if version is None:
-            version = self.champion(name)
-            if version is None:
-                raise RegistryError(f"'{name}' has no champion to load",
-                                    f"promote a version first: ltv registry promote --name "
-                                    f"{name} --version N, or pass a version")
+        version = self.resolve(name, version)
         self.verify(name, version)
         return load_model(self.path(name, version) / layout.MODEL_DIR)
+
+    def resolve(self, name: str, version: int | None = None, purpose: str = "load") -> int:
+        """`version`, or the champion when it is None; a RegistryError saying there is no
+        champion `purpose` ("to load", "to score with", ...) otherwise."""
+        if version is not None:
+            return version
+        champion = self.champion(name)
+        if champion is None:
+            raise RegistryError(f"'{name}' has no champion to {purpose}",
+                                f"promote a version first: ltv registry promote --name "
+                                f"{name} --version N, or pass a version")
+        return champion
 
     # ---- helpers --------------------------------------------------------------------------
     def _existing(self, name: str, version: int) -> Path:

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from ltv.errors import LTVError
-from ltv.serving.deployment import Deployment
+from ltv.serving.deployment import CACHED_VERSIONS, Deployment
 
 TOP_DRIVERS = 10
 
@@ -38,7 +38,7 @@ class Explainers:
             explainer = self._built.get(deployment.version)
             if explainer is None:
                 explainer = self._built[deployment.version] = _build(deployment)
-                for old in sorted(self._built)[:-4]:  # as many as Deployments keeps loaded
+                for old in sorted(self._built)[:-CACHED_VERSIONS]:  # as Deployments
                     del self._built[old]
             return explainer
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +9,7 @@ from ltv.evaluation.report import sections, slice_section
 from ltv.evaluation.report.html import esc, page
 from ltv.evaluation.report.inputs import prepare
 from ltv.evaluation.report.plots import colors_for
+from ltv.models.persistence import atomic_write_text
 from ltv.models.protocol import TrainingData
 
 DEFAULT_TITLE = "Customer lifetime value backtest"
@@ -68,15 +67,4 @@ def write_report(path: str | Path, result, *, data: TrainingData | None = None,
                          segmenter=segmenter)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_text(target, text)
